@@ -1,0 +1,657 @@
+//! The decision function: from a request's parts and `now` to a [`Verdict`].
+//!
+//! [`Gate::evaluate`] does everything that needs no I/O. When the request
+//! carries an authentic, live session it returns the two revocation keys to
+//! read; the adapter reads them and calls [`Gate::resolve`]. Both steps are
+//! pure: the same inputs always give the same verdict.
+#![forbid(unsafe_code)]
+
+use crate::encoding::{percent_encode_component, percent_encode_except};
+use crate::headers::{
+    find_session_cookie, is_hop_by_hop, is_identity_header, strip_session_cookie, CookieSearch,
+};
+use crate::log::LogRecord;
+use crate::path::normalize;
+use crate::revocation::{self, Revocation};
+use crate::scrub::{scrub_path_params, scrub_query, scrub_url};
+use crate::session::{clear_cookie, seal, set_cookie, Claims, UnverifiedCookie, VerifiedSession};
+use crate::settings::Settings;
+use crate::time_policy::Liveness;
+use crate::verdict::{
+    Evaluation, Forward, KvWrite, PendingRevocation, Reply, RequestParts, ResponseContext,
+    RevocationLookups, Verdict,
+};
+
+/// The prefix of the gate's own endpoints.
+pub const GATE_PREFIX: &str = "/.session-gate/";
+
+/// The gate: validated settings and the decision logic.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    settings: Settings,
+}
+
+/// A request as the gate understands it after parsing and normalisation.
+#[derive(Clone, Debug)]
+struct Inbound {
+    method: String,
+    /// `scheme://host[:port]` of the request itself.
+    origin: String,
+    /// `host[:port]`.
+    host: String,
+    /// Normalised path with session path-parameters removed.
+    path: String,
+    /// Query without `?`, session parameters removed; may be empty.
+    query: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Inbound {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn is_method(&self, method: &str) -> bool {
+        self.method.eq_ignore_ascii_case(method)
+    }
+
+    fn path_and_query(&self) -> String {
+        if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        }
+    }
+
+    fn log(&self, event: &'static str) -> LogRecord {
+        LogRecord::new(event, &self.method, Some(&self.path))
+    }
+}
+
+/// Why a request has no usable session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoSession {
+    Missing,
+    Invalid,
+    Expired,
+    Revoked,
+}
+
+impl NoSession {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Invalid => "invalid",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// A live, authentic session.
+#[derive(Clone, Debug)]
+struct Live {
+    session: VerifiedSession,
+    liveness: Liveness,
+}
+
+/// The state carried between [`Gate::evaluate`] and [`Gate::resolve`].
+#[derive(Debug)]
+pub(crate) struct Pending {
+    inbound: Inbound,
+    live: Live,
+}
+
+/// Splits an absolute URL into origin, host, raw path and raw query.
+fn split_url(url: &str) -> Option<(String, String, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..authority_end];
+    let rest = &rest[authority_end..];
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = if path.is_empty() { "/" } else { path };
+    Some((
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        ),
+        host.to_ascii_lowercase(),
+        path,
+        query,
+    ))
+}
+
+/// `sub` as a header value: visible ASCII stays, `%` and everything else
+/// (spaces, non-ASCII UTF-8) is percent-encoded.
+pub fn header_safe_sub(sub: &str) -> String {
+    percent_encode_except(sub.as_bytes(), |b| (0x21..=0x7e).contains(&b) && b != b'%')
+}
+
+fn json_reply(status: u16, body: serde_json::Value, log: LogRecord) -> Reply {
+    Reply {
+        status,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("cache-control".into(), "no-store".into()),
+        ],
+        body: body.to_string(),
+        kv_writes: Vec::new(),
+        log,
+    }
+}
+
+fn text_reply(status: u16, body: &str, log: LogRecord) -> Reply {
+    Reply {
+        status,
+        headers: vec![
+            ("content-type".into(), "text/plain; charset=utf-8".into()),
+            ("cache-control".into(), "no-store".into()),
+        ],
+        body: body.into(),
+        kv_writes: Vec::new(),
+        log,
+    }
+}
+
+fn done(reply: Reply) -> Evaluation {
+    Evaluation::Done(Verdict::Reply(Box::new(reply)))
+}
+
+impl Gate {
+    /// A gate with these settings.
+    pub fn new(settings: Settings) -> Self {
+        Self { settings }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The generic answer when the settings are unusable: 500, no detail.
+    pub fn misconfigured(method: &str, problem: String) -> Reply {
+        let mut log = LogRecord::new("config_error", method, None);
+        log.reason = Some(problem);
+        log.status = 500;
+        text_reply(500, "Internal Server Error\n", log)
+    }
+
+    /// The answer when the origin could not be reached: 502, plain body.
+    pub fn bad_gateway(forward: &Forward) -> Reply {
+        let mut log = forward.log.clone();
+        log.event = "origin_error";
+        log.status = 502;
+        let mut reply = text_reply(502, "Bad Gateway: the origin could not be reached\n", log);
+        if let Some(cookie) = &forward.context.set_cookie {
+            reply.headers.push(("set-cookie".into(), cookie.clone()));
+        }
+        reply
+    }
+
+    /// First step: everything that needs no KV read.
+    pub fn evaluate(&self, parts: &RequestParts<'_>, now: u64) -> Evaluation {
+        let Some((origin, host, raw_path, raw_query)) = split_url(parts.url) else {
+            let mut log = LogRecord::new("bad_request", parts.method, None);
+            log.reason = Some("url".into());
+            log.status = 400;
+            return done(text_reply(400, "Bad Request\n", log));
+        };
+        let path = match normalize(raw_path) {
+            Ok(p) => p.into_string(),
+            Err(e) => {
+                let mut log = LogRecord::new("bad_request", parts.method, None);
+                log.reason = Some(e.to_string());
+                log.status = 400;
+                return done(text_reply(400, "Bad Request\n", log));
+            }
+        };
+        let params = &self.settings.session_params;
+        let scrubbed_path = scrub_path_params(&path, params);
+        let scrubbed_query = scrub_query(raw_query, params);
+        let had_session_param = scrubbed_path.is_some() || scrubbed_query.is_some();
+        let inbound = Inbound {
+            method: parts.method.to_owned(),
+            origin,
+            host,
+            path: scrubbed_path.unwrap_or(path),
+            query: scrubbed_query.unwrap_or_else(|| raw_query.to_owned()),
+            headers: parts.headers.to_vec(),
+        };
+        if had_session_param && (inbound.is_method("GET") || inbound.is_method("HEAD")) {
+            let mut log = inbound.log("scrub_redirect");
+            log.status = 302;
+            return done(Reply {
+                status: 302,
+                headers: vec![
+                    ("location".into(), inbound.path_and_query()),
+                    ("cache-control".into(), "no-store".into()),
+                    ("referrer-policy".into(), "no-referrer".into()),
+                ],
+                body: String::new(),
+                kv_writes: Vec::new(),
+                log,
+            });
+        }
+
+        let cookie_headers: Vec<&str> = inbound
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let outcome = match find_session_cookie(&cookie_headers, &self.settings.cookie_name) {
+            CookieSearch::Missing => Err(NoSession::Missing),
+            CookieSearch::Duplicate => Err(NoSession::Invalid),
+            CookieSearch::One(value) => self.check_cookie(value, now),
+        };
+        match outcome {
+            Ok(live) => {
+                let claims = live.session.claims();
+                Evaluation::NeedsRevocation(Box::new(PendingRevocation {
+                    user_key: revocation::user_key(&claims.sub),
+                    sid_key: revocation::sid_key(claims.sid.expose()),
+                    state: Pending { inbound, live },
+                }))
+            }
+            Err(no) => Evaluation::Done(self.decide(inbound, Err(no), now)),
+        }
+    }
+
+    /// Second step: the revocation lookups are in.
+    pub fn resolve(
+        &self,
+        pending: PendingRevocation,
+        lookups: RevocationLookups,
+        now: u64,
+    ) -> Verdict {
+        let Pending { inbound, live } = pending.state;
+        match revocation::decide(
+            live.session.claims(),
+            &lookups.user,
+            &lookups.sid,
+            self.settings.kv_failure,
+        ) {
+            Ok(Revocation::Active) => self.decide(inbound, Ok((live, false)), now),
+            Ok(Revocation::FailedOpen) => self.decide(inbound, Ok((live, true)), now),
+            Ok(Revocation::UserRevoked | Revocation::SessionRevoked) => {
+                self.decide(inbound, Err(NoSession::Revoked), now)
+            }
+            Err(_) => {
+                let mut log = inbound.log("kv_failure");
+                log.status = 503;
+                log.fingerprint = Some(live.session.claims().sid.fingerprint());
+                log.sub = Some(live.session.claims().sub.clone());
+                let mut reply = text_reply(503, "Service Unavailable\n", log);
+                reply.headers.push(("retry-after".into(), "5".into()));
+                Verdict::Reply(Box::new(reply))
+            }
+        }
+    }
+
+    /// Parses, verifies and times a cookie value.
+    fn check_cookie(&self, value: &str, now: u64) -> Result<Live, NoSession> {
+        let session = UnverifiedCookie::parse(value)
+            .and_then(|c| c.verify(&self.settings.keys, &self.settings.cookie_name))
+            .map_err(|_| NoSession::Invalid)?;
+        let claims = session.claims();
+        let liveness = self
+            .settings
+            .time
+            .assess(claims.iat, claims.seen, now)
+            .map_err(|e| {
+                if e.is_expiry() {
+                    NoSession::Expired
+                } else {
+                    NoSession::Invalid
+                }
+            })?;
+        Ok(Live { session, liveness })
+    }
+
+    /// The `Set-Cookie` that refreshes a live session, when one is due: the
+    /// refresh interval has passed, or the cookie was signed by a key that no
+    /// longer signs.
+    fn refresh_cookie(&self, live: &Live, now: u64) -> Option<String> {
+        let signer = self.settings.keys.signing_key();
+        if !live.liveness.refresh_due && live.session.kid() == signer.kid() {
+            return None;
+        }
+        let old = live.session.claims();
+        let claims = Claims {
+            seen: now.max(old.seen),
+            ..old.clone()
+        };
+        let value = seal(&claims, signer, &self.settings.cookie_name);
+        Some(set_cookie(
+            &self.settings.cookie_name,
+            &value,
+            self.settings.time.max_age_secs(claims.iat, now),
+        ))
+    }
+
+    /// Whether a state-changing request passes the same-origin check.
+    fn csrf_ok(&self, inbound: &Inbound) -> bool {
+        let state_changing = ["POST", "PUT", "PATCH", "DELETE"]
+            .iter()
+            .any(|m| inbound.is_method(m));
+        if !self.settings.csrf || !state_changing {
+            return true;
+        }
+        let site = inbound.header("sec-fetch-site").map(str::trim);
+        let origin = inbound.header("origin").map(str::trim);
+        matches!(site, Some(s) if s.eq_ignore_ascii_case("same-origin") || s.eq_ignore_ascii_case("none"))
+            || matches!(origin, Some(o) if o.eq_ignore_ascii_case(&inbound.origin))
+            || (site.is_none() && origin.is_none())
+    }
+
+    fn is_page_load(inbound: &Inbound) -> bool {
+        let get_like = inbound.is_method("GET") || inbound.is_method("HEAD");
+        let html = inbound
+            .header("accept")
+            .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
+        let navigate = inbound
+            .header("sec-fetch-mode")
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"));
+        get_like && (html || navigate)
+    }
+
+    /// The final decision, once the session's fate is known.
+    fn decide(
+        &self,
+        inbound: Inbound,
+        session: Result<(Live, bool), NoSession>,
+        now: u64,
+    ) -> Verdict {
+        if inbound.path.starts_with(GATE_PREFIX) {
+            return Verdict::Reply(Box::new(self.endpoint(inbound, session, now)));
+        }
+        let public = self.settings.public_paths.matches(&inbound.path);
+        match session {
+            Ok((live, failed_open)) => {
+                if !self.csrf_ok(&inbound) {
+                    return Verdict::Reply(Box::new(self.csrf_reply(&inbound, &live)));
+                }
+                let set_cookie = self.refresh_cookie(&live, now);
+                let mut log = inbound.log("forward");
+                if failed_open {
+                    log.reason = Some("kv_failure_open".into());
+                }
+                self.forward(inbound, Some(&live), set_cookie, log)
+            }
+            Err(no) if public => {
+                let clear =
+                    (no != NoSession::Missing).then(|| clear_cookie(&self.settings.cookie_name));
+                let mut log = inbound.log("forward");
+                log.reason = Some(format!("public/{}", no.reason()));
+                self.forward(inbound, None, clear, log)
+            }
+            Err(no) => Verdict::Reply(Box::new(self.unauthenticated(&inbound, no))),
+        }
+    }
+
+    fn csrf_reply(&self, inbound: &Inbound, live: &Live) -> Reply {
+        let mut log = inbound.log("csrf");
+        log.status = 403;
+        log.fingerprint = Some(live.session.claims().sid.fingerprint());
+        log.sub = Some(live.session.claims().sub.clone());
+        json_reply(
+            403,
+            serde_json::json!({"error": "forbidden", "reason": "cross-site request"}),
+            log,
+        )
+    }
+
+    fn unauthenticated(&self, inbound: &Inbound, no: NoSession) -> Reply {
+        let mut reply = if Self::is_page_load(inbound) {
+            let mut log = inbound.log("login_redirect");
+            log.reason = Some(no.reason().into());
+            log.status = 302;
+            let location = format!(
+                "{}?next={}",
+                self.settings.login_path,
+                percent_encode_component(&inbound.path_and_query())
+            );
+            Reply {
+                status: 302,
+                headers: vec![
+                    ("location".into(), location),
+                    ("cache-control".into(), "no-store".into()),
+                ],
+                body: String::new(),
+                kv_writes: Vec::new(),
+                log,
+            }
+        } else {
+            let mut log = inbound.log("deny");
+            log.reason = Some(no.reason().into());
+            log.status = 401;
+            json_reply(
+                401,
+                serde_json::json!({"error": "unauthenticated", "reason": no.reason()}),
+                log,
+            )
+        };
+        if no != NoSession::Missing {
+            reply.headers.push((
+                "set-cookie".into(),
+                clear_cookie(&self.settings.cookie_name),
+            ));
+        }
+        reply
+    }
+
+    /// Builds the forwarded request: cleaned headers plus identity.
+    fn forward(
+        &self,
+        inbound: Inbound,
+        live: Option<&Live>,
+        set_cookie: Option<String>,
+        mut log: LogRecord,
+    ) -> Verdict {
+        let name = &self.settings.cookie_name;
+        let params = &self.settings.session_params;
+        let mut headers: Vec<(String, String)> = Vec::with_capacity(inbound.headers.len() + 4);
+        for (header, value) in &inbound.headers {
+            if is_identity_header(header) || is_hop_by_hop(header) {
+                continue;
+            }
+            if header.eq_ignore_ascii_case("cookie") {
+                if let Some(kept) = strip_session_cookie(value, name) {
+                    headers.push(("cookie".into(), kept));
+                }
+                continue;
+            }
+            if header.eq_ignore_ascii_case("referer") {
+                let clean = scrub_url(value, params).unwrap_or_else(|| value.clone());
+                headers.push(("referer".into(), clean));
+                continue;
+            }
+            headers.push((header.to_ascii_lowercase(), value.clone()));
+        }
+        let base = match &self.settings.origin {
+            Some(origin) => {
+                headers.push(("x-forwarded-host".into(), inbound.host.clone()));
+                origin.as_str().to_owned()
+            }
+            None => inbound.origin.clone(),
+        };
+        if let Some(live) = live {
+            let claims = live.session.claims();
+            let fingerprint = claims.sid.fingerprint();
+            headers.push(("x-session-user".into(), header_safe_sub(&claims.sub)));
+            headers.push(("x-session-id".into(), fingerprint.clone()));
+            headers.push(("x-session-issued-at".into(), claims.iat.to_string()));
+            if !claims.roles.is_empty() {
+                headers.push(("x-session-roles".into(), claims.roles.header_value()));
+            }
+            log.fingerprint = Some(fingerprint);
+            log.sub = Some(claims.sub.clone());
+        }
+        Verdict::Forward(Box::new(Forward {
+            url: format!("{base}{}", inbound.path_and_query()),
+            method: inbound.method,
+            headers,
+            context: ResponseContext { set_cookie },
+            log,
+        }))
+    }
+
+    /// `/.session-gate/health`, `/.session-gate/me`, `/.session-gate/logout`.
+    fn endpoint(
+        &self,
+        inbound: Inbound,
+        session: Result<(Live, bool), NoSession>,
+        now: u64,
+    ) -> Reply {
+        let name = &self.settings.cookie_name;
+        let endpoint = &inbound.path[GATE_PREFIX.len()..];
+        let get_like = inbound.is_method("GET") || inbound.is_method("HEAD");
+        let mut log = inbound.log("gate");
+        if let Ok((live, _)) = &session {
+            log.fingerprint = Some(live.session.claims().sid.fingerprint());
+            log.sub = Some(live.session.claims().sub.clone());
+        }
+        let reply = match (endpoint, get_like, inbound.is_method("POST")) {
+            ("health", true, _) => json_reply(
+                200,
+                serde_json::json!({
+                    "status": "ok",
+                    "version": crate::VERSION,
+                    "keys": self.settings.keys.len(),
+                }),
+                log,
+            ),
+            ("me", true, _) => match session {
+                // Reading /me is not activity: it never refreshes the cookie,
+                // so a page polling it cannot keep an idle session alive.
+                Ok((live, _)) => {
+                    let c = live.session.claims();
+                    json_reply(
+                        200,
+                        serde_json::json!({
+                            "sub": c.sub,
+                            "fingerprint": c.sid.fingerprint(),
+                            "issued_at": c.iat,
+                            "last_seen": c.seen,
+                            "idle_expires_at": live.liveness.idle_expiry,
+                            "absolute_expires_at": live.liveness.absolute_expiry,
+                            "roles": c.roles.as_slice(),
+                            "now": now,
+                        }),
+                        log,
+                    )
+                }
+                Err(no) => {
+                    log.reason = Some(no.reason().into());
+                    let mut reply = json_reply(
+                        401,
+                        serde_json::json!({"error": "unauthenticated", "reason": no.reason()}),
+                        log,
+                    );
+                    if no != NoSession::Missing {
+                        reply
+                            .headers
+                            .push(("set-cookie".into(), clear_cookie(name)));
+                    }
+                    reply
+                }
+            },
+            ("logout", _, true) => {
+                if let Ok((live, _)) = &session {
+                    if !self.csrf_ok(&inbound) {
+                        return self.csrf_reply(&inbound, live);
+                    }
+                }
+                let mut reply = Reply {
+                    status: 303,
+                    headers: vec![
+                        ("location".into(), "/".into()),
+                        ("cache-control".into(), "no-store".into()),
+                        ("set-cookie".into(), clear_cookie(name)),
+                    ],
+                    body: String::new(),
+                    kv_writes: Vec::new(),
+                    log,
+                };
+                if let Ok((live, _)) = session {
+                    reply.kv_writes.push(self.revoke_sid(&live, now));
+                    reply.log.reason = Some("logout".into());
+                }
+                reply
+            }
+            ("health" | "me", false, _) | ("logout", _, false) => {
+                let mut reply =
+                    json_reply(405, serde_json::json!({"error": "method_not_allowed"}), log);
+                let allow = if endpoint == "logout" {
+                    "POST"
+                } else {
+                    "GET, HEAD"
+                };
+                reply.headers.push(("allow".into(), allow.into()));
+                reply
+            }
+            _ => json_reply(404, serde_json::json!({"error": "not_found"}), log),
+        };
+        let mut reply = reply;
+        reply.log.status = reply.status;
+        reply
+    }
+
+    /// The KV write that revokes one live session.
+    fn revoke_sid(&self, live: &Live, now: u64) -> KvWrite {
+        KvWrite {
+            key: revocation::sid_key(live.session.claims().sid.expose()),
+            value: now.to_string(),
+            ttl_secs: Some(revocation::sid_ttl_secs(live.liveness.absolute_expiry, now)),
+        }
+    }
+
+    /// Response headers for the client, from the origin's: the gate's session
+    /// cookie and handshake headers never pass through, `Location` is
+    /// scrubbed, `Referrer-Policy` is added where absent, and the refresh or
+    /// clearing cookie is appended.
+    pub fn response_headers(
+        &self,
+        context: &ResponseContext,
+        origin_headers: &[(String, String)],
+    ) -> Vec<(String, String)> {
+        let name = &self.settings.cookie_name;
+        let mut out = Vec::with_capacity(origin_headers.len() + 2);
+        let mut has_referrer_policy = false;
+        for (header, value) in origin_headers {
+            let lower = header.to_ascii_lowercase();
+            if is_identity_header(&lower) {
+                continue;
+            }
+            if lower == "set-cookie" {
+                let cookie_name = value.split(['=', ';']).next().unwrap_or_default();
+                if cookie_name.trim().eq_ignore_ascii_case(name) {
+                    continue;
+                }
+            }
+            if lower == "location" {
+                let clean = scrub_url(value, &self.settings.session_params)
+                    .unwrap_or_else(|| value.clone());
+                out.push((lower, clean));
+                continue;
+            }
+            has_referrer_policy |= lower == "referrer-policy";
+            out.push((lower, value.clone()));
+        }
+        if !has_referrer_policy {
+            out.push((
+                "referrer-policy".into(),
+                self.settings.referrer_policy.clone(),
+            ));
+        }
+        if let Some(cookie) = &context.set_cookie {
+            out.push(("set-cookie".into(), cookie.clone()));
+        }
+        out
+    }
+}

@@ -1,0 +1,535 @@
+//! Every setting of the gate, parsed and validated with its default.
+//!
+//! Settings come from a lookup function (wrangler `[vars]` and secrets in the
+//! Worker, the environment in the CLI), so this module does no I/O. A bad value
+//! is a [`SettingError`] that names the setting and the problem, never the
+//! value of a secret.
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use crate::keyring::{Key, KeyRing};
+use crate::path::normalize;
+use crate::time_policy::TimePolicy;
+
+/// Default `COOKIE_NAME`.
+pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
+/// Default `SESSION_PARAMS`.
+pub const DEFAULT_SESSION_PARAMS: &str =
+    "sid,session,sessionid,session_id,jsessionid,phpsessid,aspsessionid,cfid,cftoken";
+/// Longest accepted `ABSOLUTE_TIMEOUT`: 400 days, the longest cookie lifetime
+/// browsers honour.
+pub const MAX_ABSOLUTE_TIMEOUT: u64 = 400 * 24 * 3600;
+/// Longest accepted `CLOCK_SKEW`.
+pub const MAX_CLOCK_SKEW: u64 = 3600;
+/// Longest accepted `REVOCATION_CACHE`.
+pub const MAX_REVOCATION_CACHE: u64 = 300;
+/// Shortest accepted `ORIGIN_SECRET`, in bytes.
+pub const MIN_ORIGIN_SECRET: usize = 32;
+
+const REFERRER_POLICIES: &[&str] = &[
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "origin",
+    "origin-when-cross-origin",
+    "same-origin",
+    "strict-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+];
+
+/// A setting that could not be used: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    /// The setting's name, e.g. `IDLE_TIMEOUT`.
+    pub setting: &'static str,
+    /// What is wrong with it. Never contains a secret's value.
+    pub problem: String,
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.problem)
+    }
+}
+
+impl std::error::Error for SettingError {}
+
+fn bad(setting: &'static str, problem: impl Into<String>) -> SettingError {
+    SettingError {
+        setting,
+        problem: problem.into(),
+    }
+}
+
+/// What to do when a revocation lookup fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KvFailure {
+    /// Answer 503 and forward nothing.
+    Closed,
+    /// Treat the session as not revoked, and log it.
+    Open,
+}
+
+/// The upstream base URL: scheme, host and optional port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginUrl {
+    base: String,
+}
+
+impl OriginUrl {
+    /// Parses `http(s)://host[:port]` with an optional trailing `/`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or("must be http(s)://host[:port]")?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err("scheme must be http or https".into());
+        }
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.is_empty() {
+            return Err("has no host".into());
+        }
+        if authority.contains(['/', '?', '#', '@', '\\']) {
+            return Err(
+                "must be scheme, host and optional port only (no path, query or user)".into(),
+            );
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !authority.ends_with(']') => (h, Some(p)),
+            _ => (authority, None),
+        };
+        let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'))
+        {
+            !inner.is_empty()
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        } else {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        };
+        if !host_ok {
+            return Err("host is not a valid host name or address".into());
+        }
+        if let Some(port) = port {
+            let valid = !port.is_empty()
+                && port.len() <= 5
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p));
+            if !valid {
+                return Err("port must be 1 to 65535".into());
+            }
+        }
+        Ok(Self {
+            base: format!("{scheme}://{}", authority.to_ascii_lowercase()),
+        })
+    }
+
+    /// `scheme://host[:port]`, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+}
+
+/// The paths forwarded without a session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PublicPaths {
+    exact: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl PublicPaths {
+    /// Parses `PUBLIC_PATHS`: `/x` matches exactly `/x`; `/x/*` matches every
+    /// path that starts with `/x/`. Every entry must be a normalised path.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut paths = Self::default();
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (path, prefix) = match entry.strip_suffix("/*") {
+                Some(stem) => (format!("{stem}/"), true),
+                None => (entry.to_owned(), false),
+            };
+            if path == "/" && prefix {
+                return Err(
+                    "/* would make every path public; list the public paths instead".into(),
+                );
+            }
+            if !path.starts_with('/') || path.contains(['*', '?', '#']) {
+                return Err(format!(
+                    "{entry:?} must be a path starting with / (a trailing /* is the only wildcard)"
+                ));
+            }
+            match normalize(&path) {
+                Ok(n) if n.as_str() == path => {}
+                _ => return Err(format!("{entry:?} is not a normalised path")),
+            }
+            if prefix {
+                paths.prefixes.push(path);
+            } else {
+                paths.exact.push(path);
+            }
+        }
+        Ok(paths)
+    }
+
+    /// Adds one exact path.
+    pub fn add_exact(&mut self, path: &str) {
+        self.exact.push(path.to_owned());
+    }
+
+    /// Whether the normalised `path` is public.
+    pub fn matches(&self, path: &str) -> bool {
+        self.exact.iter().any(|p| p == path)
+            || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
+    }
+}
+
+/// Every setting of the gate, validated.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `SESSION_KEYS`.
+    pub keys: KeyRing,
+    /// `ORIGIN_URL`; `None` forwards to the request's own URL.
+    pub origin: Option<OriginUrl>,
+    /// `COOKIE_NAME`.
+    pub cookie_name: String,
+    /// `IDLE_TIMEOUT`, `ABSOLUTE_TIMEOUT`, `REFRESH_INTERVAL`, `CLOCK_SKEW`.
+    pub time: TimePolicy,
+    /// `PUBLIC_PATHS` plus `LOGIN_PATH`.
+    pub public_paths: PublicPaths,
+    /// `LOGIN_PATH`.
+    pub login_path: String,
+    /// `SESSION_PARAMS`, lowercased, plus the cookie name.
+    pub session_params: Vec<String>,
+    /// `REFERRER_POLICY`.
+    pub referrer_policy: String,
+    /// `REVOCATION_CACHE`, in milliseconds.
+    pub revocation_cache_ms: u64,
+    /// `KV_FAILURE`.
+    pub kv_failure: KvFailure,
+    /// `CSRF`.
+    pub csrf: bool,
+    /// `ORIGIN_SECRET`, as a MAC key.
+    pub origin_secret: Option<Key>,
+}
+
+fn seconds(
+    setting: &'static str,
+    value: Option<String>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, SettingError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    let text = text.trim();
+    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(setting, "must be a whole number of seconds"));
+    }
+    let n: u64 = text
+        .parse()
+        .map_err(|_| bad(setting, "must be a whole number of seconds"))?;
+    if n < min || n > max {
+        return Err(bad(
+            setting,
+            format!("must be between {min} and {max} seconds"),
+        ));
+    }
+    Ok(n)
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+impl Settings {
+    /// Reads every setting through `get`. An unset or blank setting takes its
+    /// default (or is an error when required).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+
+        let keys_text = get("SESSION_KEYS").ok_or_else(|| bad("SESSION_KEYS", "is required"))?;
+        let keys = KeyRing::parse(&keys_text).map_err(|e| bad("SESSION_KEYS", e.to_string()))?;
+
+        let origin = get("ORIGIN_URL")
+            .map(|v| OriginUrl::parse(v.trim()).map_err(|e| bad("ORIGIN_URL", e)))
+            .transpose()?;
+
+        let cookie_name = get("COOKIE_NAME")
+            .map_or_else(|| DEFAULT_COOKIE_NAME.to_owned(), |v| v.trim().to_owned());
+        if cookie_name.len() > 64 || !cookie_name.bytes().all(is_tchar) {
+            return Err(bad(
+                "COOKIE_NAME",
+                "must be 1 to 64 characters of an HTTP token",
+            ));
+        }
+
+        let absolute = seconds(
+            "ABSOLUTE_TIMEOUT",
+            get("ABSOLUTE_TIMEOUT"),
+            43_200,
+            1,
+            MAX_ABSOLUTE_TIMEOUT,
+        )?;
+        let idle = seconds(
+            "IDLE_TIMEOUT",
+            get("IDLE_TIMEOUT"),
+            1800,
+            1,
+            MAX_ABSOLUTE_TIMEOUT,
+        )?;
+        if idle > absolute {
+            return Err(bad("IDLE_TIMEOUT", "must not exceed ABSOLUTE_TIMEOUT"));
+        }
+        let refresh = seconds(
+            "REFRESH_INTERVAL",
+            get("REFRESH_INTERVAL"),
+            60,
+            0,
+            MAX_ABSOLUTE_TIMEOUT,
+        )?;
+        if refresh >= idle {
+            return Err(bad(
+                "REFRESH_INTERVAL",
+                "must be shorter than IDLE_TIMEOUT, or sessions die before they are refreshed",
+            ));
+        }
+        let skew = seconds("CLOCK_SKEW", get("CLOCK_SKEW"), 60, 0, MAX_CLOCK_SKEW)?;
+        let cache = seconds(
+            "REVOCATION_CACHE",
+            get("REVOCATION_CACHE"),
+            10,
+            0,
+            MAX_REVOCATION_CACHE,
+        )?;
+
+        let login_path =
+            get("LOGIN_PATH").map_or_else(|| "/login".to_owned(), |v| v.trim().to_owned());
+        let login_ok = login_path.starts_with('/')
+            && !login_path.contains(['*', '?', '#'])
+            && normalize(&login_path).is_ok_and(|n| n.as_str() == login_path);
+        if !login_ok {
+            return Err(bad(
+                "LOGIN_PATH",
+                "must be a normalised path starting with / (no query)",
+            ));
+        }
+        let mut public_paths = PublicPaths::parse(&get("PUBLIC_PATHS").unwrap_or_default())
+            .map_err(|e| bad("PUBLIC_PATHS", e))?;
+        public_paths.add_exact(&login_path);
+
+        let params_text =
+            get("SESSION_PARAMS").unwrap_or_else(|| DEFAULT_SESSION_PARAMS.to_owned());
+        let mut session_params = Vec::new();
+        for name in params_text
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            if name.len() > 64 || !name.bytes().all(|b| is_tchar(b) && b != b'%') {
+                return Err(bad(
+                    "SESSION_PARAMS",
+                    format!("{name:?} is not a valid parameter name"),
+                ));
+            }
+            session_params.push(name.to_ascii_lowercase());
+        }
+        session_params.push(cookie_name.to_ascii_lowercase());
+        session_params.sort();
+        session_params.dedup();
+
+        let referrer_policy = get("REFERRER_POLICY").map_or_else(
+            || "strict-origin-when-cross-origin".to_owned(),
+            |v| v.trim().to_ascii_lowercase(),
+        );
+        if !REFERRER_POLICIES.contains(&referrer_policy.as_str()) {
+            return Err(bad("REFERRER_POLICY", "is not a Referrer-Policy token"));
+        }
+
+        let kv_failure = match get("KV_FAILURE").as_deref().map(str::trim) {
+            None | Some("closed") => KvFailure::Closed,
+            Some("open") => KvFailure::Open,
+            Some(_) => return Err(bad("KV_FAILURE", "must be closed or open")),
+        };
+        let csrf = match get("CSRF").as_deref().map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(_) => return Err(bad("CSRF", "must be on or off")),
+        };
+        let origin_secret = match get("ORIGIN_SECRET") {
+            None => None,
+            Some(secret) if secret.len() >= MIN_ORIGIN_SECRET => {
+                Key::new("origin", secret.as_bytes())
+            }
+            Some(_) => {
+                return Err(bad(
+                    "ORIGIN_SECRET",
+                    format!("must be at least {MIN_ORIGIN_SECRET} bytes"),
+                ))
+            }
+        };
+
+        Ok(Self {
+            keys,
+            origin,
+            cookie_name,
+            time: TimePolicy {
+                idle_ms: idle * 1000,
+                absolute_ms: absolute * 1000,
+                refresh_ms: refresh * 1000,
+                skew_ms: skew * 1000,
+            },
+            public_paths,
+            login_path,
+            session_params,
+            referrer_policy,
+            revocation_cache_ms: cache * 1000,
+            kv_failure,
+            csrf,
+            origin_secret,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(
+                [("SESSION_KEYS".to_string(), KEYS.to_string())]
+                    .into_iter()
+                    .filter(|_| !pairs.iter().any(|(k, _)| *k == "SESSION_KEYS")),
+            )
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    fn err(pairs: &[(&str, &str)]) -> &'static str {
+        parse(pairs).unwrap_err().setting
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = parse(&[]).unwrap();
+        assert_eq!(s.cookie_name, "__Host-session");
+        assert_eq!(s.time.idle_ms, 1_800_000);
+        assert_eq!(s.time.absolute_ms, 43_200_000);
+        assert_eq!(s.time.refresh_ms, 60_000);
+        assert_eq!(s.time.skew_ms, 60_000);
+        assert_eq!(s.login_path, "/login");
+        assert!(s.public_paths.matches("/login"));
+        assert!(!s.public_paths.matches("/login/x"));
+        assert!(s.session_params.contains(&"jsessionid".to_string()));
+        assert!(s.session_params.contains(&"__host-session".to_string()));
+        assert_eq!(s.referrer_policy, "strict-origin-when-cross-origin");
+        assert_eq!(s.revocation_cache_ms, 10_000);
+        assert_eq!(s.kv_failure, KvFailure::Closed);
+        assert!(s.csrf);
+        assert!(s.origin.is_none());
+        assert!(s.origin_secret.is_none());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_setting() {
+        assert_eq!(err(&[("SESSION_KEYS", "")]), "SESSION_KEYS");
+        assert_eq!(err(&[("SESSION_KEYS", "k:short")]), "SESSION_KEYS");
+        assert_eq!(err(&[("ORIGIN_URL", "ftp://x")]), "ORIGIN_URL");
+        assert_eq!(err(&[("ORIGIN_URL", "http://x/path")]), "ORIGIN_URL");
+        assert_eq!(err(&[("ORIGIN_URL", "http://u@x")]), "ORIGIN_URL");
+        assert_eq!(err(&[("ORIGIN_URL", "http://x:0")]), "ORIGIN_URL");
+        assert_eq!(err(&[("COOKIE_NAME", "a b")]), "COOKIE_NAME");
+        assert_eq!(err(&[("COOKIE_NAME", "a;b")]), "COOKIE_NAME");
+        assert_eq!(err(&[("IDLE_TIMEOUT", "1.5")]), "IDLE_TIMEOUT");
+        assert_eq!(err(&[("IDLE_TIMEOUT", "-1")]), "IDLE_TIMEOUT");
+        assert_eq!(err(&[("IDLE_TIMEOUT", "0")]), "IDLE_TIMEOUT");
+        assert_eq!(err(&[("IDLE_TIMEOUT", "50000")]), "IDLE_TIMEOUT");
+        assert_eq!(
+            err(&[("ABSOLUTE_TIMEOUT", "99999999999")]),
+            "ABSOLUTE_TIMEOUT"
+        );
+        assert_eq!(err(&[("REFRESH_INTERVAL", "1800")]), "REFRESH_INTERVAL");
+        assert_eq!(err(&[("CLOCK_SKEW", "1e3")]), "CLOCK_SKEW");
+        assert_eq!(err(&[("REVOCATION_CACHE", "301")]), "REVOCATION_CACHE");
+        assert_eq!(err(&[("PUBLIC_PATHS", "public")]), "PUBLIC_PATHS");
+        assert_eq!(err(&[("PUBLIC_PATHS", "/*")]), "PUBLIC_PATHS");
+        assert_eq!(err(&[("PUBLIC_PATHS", "/a/../b")]), "PUBLIC_PATHS");
+        assert_eq!(err(&[("PUBLIC_PATHS", "/a*")]), "PUBLIC_PATHS");
+        assert_eq!(err(&[("LOGIN_PATH", "login")]), "LOGIN_PATH");
+        assert_eq!(err(&[("LOGIN_PATH", "/login?x=1")]), "LOGIN_PATH");
+        assert_eq!(err(&[("SESSION_PARAMS", "a=b")]), "SESSION_PARAMS");
+        assert_eq!(err(&[("REFERRER_POLICY", "none")]), "REFERRER_POLICY");
+        assert_eq!(err(&[("KV_FAILURE", "maybe")]), "KV_FAILURE");
+        assert_eq!(err(&[("CSRF", "yes")]), "CSRF");
+        assert_eq!(err(&[("ORIGIN_SECRET", "short")]), "ORIGIN_SECRET");
+    }
+
+    #[test]
+    fn errors_never_echo_secrets() {
+        let secret = "tooshort-secret";
+        let e = parse(&[("ORIGIN_SECRET", secret)]).unwrap_err();
+        assert!(!e.to_string().contains(secret));
+        let e = parse(&[("SESSION_KEYS", "k:c2VjcmV0")]).unwrap_err();
+        assert!(!e.to_string().contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn custom_values_are_honoured() {
+        let s = parse(&[
+            ("ORIGIN_URL", "HTTP://127.0.0.1:8080/"),
+            ("PUBLIC_PATHS", " /, /assets/* ,/favicon.ico"),
+            ("SESSION_PARAMS", "Token"),
+            ("COOKIE_NAME", "sg"),
+            ("KV_FAILURE", "open"),
+            ("CSRF", "off"),
+            ("REFERRER_POLICY", "no-referrer"),
+            ("ORIGIN_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("IDLE_TIMEOUT", "5"),
+            ("REFRESH_INTERVAL", "0"),
+        ])
+        .unwrap();
+        assert_eq!(s.origin.unwrap().as_str(), "http://127.0.0.1:8080");
+        assert!(s.public_paths.matches("/"));
+        assert!(s.public_paths.matches("/assets/app.css"));
+        assert!(!s.public_paths.matches("/assets"));
+        assert!(!s.public_paths.matches("/assetsx/app.css"));
+        assert!(s.public_paths.matches("/favicon.ico"));
+        assert_eq!(s.session_params, ["sg", "token"]);
+        assert_eq!(s.kv_failure, KvFailure::Open);
+        assert!(!s.csrf);
+        assert!(s.origin_secret.is_some());
+        assert_eq!(s.time.idle_ms, 5000);
+        assert!(format!("{:?}", s.origin_secret).contains("redacted"));
+    }
+
+    #[test]
+    fn origin_urls() {
+        for ok in [
+            "https://example.com",
+            "http://[::1]:8080",
+            "http://localhost:1/",
+        ] {
+            assert!(OriginUrl::parse(ok).is_ok(), "{ok}");
+        }
+        for no in [
+            "example.com",
+            "http://",
+            "http://a b",
+            "http://x:99999",
+            "http://x?y",
+            "http://x#y",
+        ] {
+            assert!(OriginUrl::parse(no).is_err(), "{no}");
+        }
+    }
+}

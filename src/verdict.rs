@@ -1,0 +1,130 @@
+//! What the gate decided: forward to the origin, or answer the client itself.
+//! The adapter applies a verdict exactly; it adds no policy of its own.
+#![forbid(unsafe_code)]
+
+use crate::log::LogRecord;
+use crate::revocation::{Lookup, LookupFailed};
+
+/// A request's parts as the adapter hands them to the core.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestParts<'a> {
+    /// The method, as received.
+    pub method: &'a str,
+    /// The absolute URL, as the runtime serialised it.
+    pub url: &'a str,
+    /// Every header, names lowercase, in arrival order.
+    pub headers: &'a [(String, String)],
+}
+
+/// A KV write the adapter must perform (and remember in its cache).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KvWrite {
+    /// The key, `user:<sub>` or `sid:<sid>`.
+    pub key: String,
+    /// The value.
+    pub value: String,
+    /// Expiration TTL in seconds, if any.
+    pub ttl_secs: Option<u64>,
+}
+
+/// An answer the gate gives without contacting the origin.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers (`Set-Cookie` may repeat).
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: String,
+    /// KV writes to perform before answering.
+    pub kv_writes: Vec<KvWrite>,
+    /// The log line.
+    pub log: LogRecord,
+}
+
+/// A request to send to the origin, and what to do with its response.
+#[derive(Clone, Debug)]
+pub struct Forward {
+    /// The method to send.
+    pub method: String,
+    /// The origin URL: base, normalised path, scrubbed query.
+    pub url: String,
+    /// Every request header to send, already cleaned and with identity added.
+    pub headers: Vec<(String, String)>,
+    /// What the response phase needs to know.
+    pub context: ResponseContext,
+    /// The log line (status filled in by the response phase).
+    pub log: LogRecord,
+}
+
+/// What the response phase needs about the request.
+#[derive(Clone, Debug, Default)]
+pub struct ResponseContext {
+    /// A `Set-Cookie` to add (refresh, or clearing a bad cookie).
+    pub set_cookie: Option<String>,
+}
+
+/// The gate's decision.
+#[derive(Clone, Debug)]
+pub enum Verdict {
+    /// Send the request on to the origin.
+    Forward(Box<Forward>),
+    /// Answer the client directly.
+    Reply(Box<Reply>),
+}
+
+impl Verdict {
+    /// The log line of either kind of verdict.
+    pub fn log(&self) -> &LogRecord {
+        match self {
+            Self::Forward(f) => &f.log,
+            Self::Reply(r) => &r.log,
+        }
+    }
+}
+
+/// The first step's outcome: a verdict, or the KV reads needed to reach one.
+#[derive(Debug)]
+pub enum Evaluation {
+    /// Decided without KV.
+    Done(Verdict),
+    /// Read these two keys, then call [`crate::gate::Gate::resolve`].
+    NeedsRevocation(Box<PendingRevocation>),
+}
+
+/// A request waiting for its revocation lookups.
+#[derive(Debug)]
+pub struct PendingRevocation {
+    /// The `user:<sub>` key to read.
+    pub user_key: String,
+    /// The `sid:<sid>` key to read.
+    pub sid_key: String,
+    pub(crate) state: crate::gate::Pending,
+}
+
+/// The two lookups' results.
+#[derive(Clone, Debug)]
+pub struct RevocationLookups {
+    /// `user:<sub>`.
+    pub user: Lookup,
+    /// `sid:<sid>`.
+    pub sid: Lookup,
+}
+
+impl RevocationLookups {
+    /// Both keys absent.
+    pub fn none() -> Self {
+        Self {
+            user: Ok(None),
+            sid: Ok(None),
+        }
+    }
+
+    /// Both reads failed.
+    pub fn failed() -> Self {
+        Self {
+            user: Err(LookupFailed),
+            sid: Err(LookupFailed),
+        }
+    }
+}
