@@ -1,1 +1,359 @@
+//! `session-gate`: the operator's command line.
+//!
+//! ```text
+//! session-gate keygen [--kid KID]
+//! session-gate mint --sub SUB [--iat MS] [--seen MS] [--roles a,b]
+//! session-gate inspect COOKIE|- [--now MS]
+//! session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
+//! session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
+//! ```
+//!
+//! Keys and the other settings come from the environment (`SESSION_KEYS`,
+//! `COOKIE_NAME`, `IDLE_TIMEOUT`, ...), exactly as the Worker reads them, so
+//! a cookie minted here is valid at the gate and `inspect` judges a cookie as
+//! the gate would (revocation aside).
+
+#[cfg(target_arch = "wasm32")]
 fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    std::process::exit(cli::run(std::env::args().skip(1).collect()));
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::io::Read;
+    use std::process::Command;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use session_gate::encoding::b64url_encode;
+    use session_gate::revocation::{sid_key, sid_ttl_secs, user_key};
+    use session_gate::session::{is_valid_sub, seal, Claims, Roles, SessionId, UnverifiedCookie};
+    use session_gate::settings::Settings;
+
+    const USAGE: &str = "usage:
+  session-gate keygen [--kid KID]
+  session-gate mint --sub SUB [--iat MS] [--seen MS] [--roles a,b]
+  session-gate inspect COOKIE|- [--now MS]
+  session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
+  session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
+
+Settings (SESSION_KEYS, COOKIE_NAME, timeouts) are read from the environment.
+A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
+
+    /// A command-line failure: the message and the exit code.
+    struct Fail(String, i32);
+
+    fn usage(msg: impl Into<String>) -> Fail {
+        Fail(format!("{}\n\n{USAGE}", msg.into()), 2)
+    }
+
+    pub fn run(args: Vec<String>) -> i32 {
+        let result = match args.first().map(String::as_str) {
+            Some("keygen") => keygen(&args[1..]),
+            Some("mint") => mint(&args[1..]),
+            Some("inspect") => inspect(&args[1..]),
+            Some("revoke-user") => revoke_user(&args[1..]),
+            Some("revoke-session") => revoke_session(&args[1..]),
+            Some("-h" | "--help" | "help") => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            Some("--version" | "version") => {
+                println!("session-gate {}", session_gate::VERSION);
+                Ok(())
+            }
+            _ => Err(usage("unknown or missing command")),
+        };
+        match result {
+            Ok(()) => 0,
+            Err(Fail(msg, code)) => {
+                eprintln!("session-gate: {msg}");
+                code
+            }
+        }
+    }
+
+    /// Options and positional arguments; everything after `--` is passed on.
+    struct Args {
+        positional: Vec<String>,
+        options: Vec<(String, Option<String>)>,
+        passthrough: Vec<String>,
+    }
+
+    fn parse(args: &[String], flags: &[&str], valued: &[&str]) -> Result<Args, Fail> {
+        let mut out = Args {
+            positional: Vec::new(),
+            options: Vec::new(),
+            passthrough: Vec::new(),
+        };
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            if arg == "--" {
+                out.passthrough = iter.cloned().collect();
+                break;
+            }
+            if flags.contains(&arg.as_str()) {
+                out.options.push((arg.clone(), None));
+            } else if valued.contains(&arg.as_str()) {
+                let value = iter
+                    .next()
+                    .ok_or_else(|| usage(format!("{arg} needs a value")))?;
+                out.options.push((arg.clone(), Some(value.clone())));
+            } else if arg.starts_with("--") {
+                return Err(usage(format!("unknown option {arg}")));
+            } else {
+                out.positional.push(arg.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    impl Args {
+        fn value(&self, name: &str) -> Option<&str> {
+            self.options
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| v.as_deref())
+        }
+        fn flag(&self, name: &str) -> bool {
+            self.options.iter().any(|(n, _)| n == name)
+        }
+        fn millis(&self, name: &str) -> Result<Option<u64>, Fail> {
+            self.value(name)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map_err(|_| usage(format!("{name} takes milliseconds since the epoch")))
+                })
+                .transpose()
+        }
+        fn one_positional(&self, what: &str) -> Result<&str, Fail> {
+            match self.positional.as_slice() {
+                [one] => Ok(one),
+                _ => Err(usage(format!("expected exactly one {what}"))),
+            }
+        }
+    }
+
+    fn now_ms() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn random<const N: usize>() -> Result<[u8; N], Fail> {
+        let mut bytes = [0u8; N];
+        getrandom::fill(&mut bytes)
+            .map_err(|_| Fail("the system's random number generator failed".into(), 1))?;
+        Ok(bytes)
+    }
+
+    fn settings() -> Result<Settings, Fail> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+            .map_err(|e| Fail(format!("setting {e}"), 1))
+    }
+
+    /// The cookie value from an argument: `-` reads stdin; `NAME=VALUE` is
+    /// accepted.
+    fn cookie_arg(arg: &str, cookie_name: &str) -> Result<String, Fail> {
+        let text = if arg == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|_| Fail("could not read stdin".into(), 1))?;
+            s.trim().to_owned()
+        } else {
+            arg.to_owned()
+        };
+        let prefix = format!("{cookie_name}=");
+        Ok(text.strip_prefix(&prefix).unwrap_or(&text).to_owned())
+    }
+
+    fn keygen(args: &[String]) -> Result<(), Fail> {
+        let args = parse(args, &[], &["--kid"])?;
+        if !args.positional.is_empty() {
+            return Err(usage("keygen takes no arguments"));
+        }
+        let kid = match args.value("--kid") {
+            Some(kid) if session_gate::keyring::is_valid_kid(kid) => kid.to_owned(),
+            Some(_) => return Err(usage("--kid must match [A-Za-z0-9_-]{1,16}")),
+            None => format!("k{}", session_gate::encoding::hex(&random::<4>()?)),
+        };
+        println!("{kid}:{}", b64url_encode(&random::<32>()?));
+        Ok(())
+    }
+
+    fn mint(args: &[String]) -> Result<(), Fail> {
+        let args = parse(args, &[], &["--sub", "--iat", "--seen", "--roles"])?;
+        if !args.positional.is_empty() {
+            return Err(usage("mint takes options only"));
+        }
+        let settings = settings()?;
+        let sub = args
+            .value("--sub")
+            .ok_or_else(|| usage("mint needs --sub"))?;
+        if !is_valid_sub(sub) {
+            return Err(usage("--sub must be 1 to 256 bytes of printable UTF-8"));
+        }
+        let iat = args.millis("--iat")?.unwrap_or_else(now_ms);
+        let seen = args.millis("--seen")?.unwrap_or(iat);
+        let roles = match args.value("--roles") {
+            Some(list) => Roles::parse_header(list)
+                .ok_or_else(|| usage("--roles must be up to 32 names of [A-Za-z0-9_.:-]{1,64}"))?,
+            None => Roles::none(),
+        };
+        let claims = Claims {
+            sid: SessionId::from_bytes(random::<16>()?),
+            sub: sub.to_owned(),
+            iat,
+            seen,
+            roles,
+        };
+        println!(
+            "{}",
+            seal(&claims, settings.keys.signing_key(), &settings.cookie_name)
+        );
+        Ok(())
+    }
+
+    fn inspect(args: &[String]) -> Result<(), Fail> {
+        let args = parse(args, &[], &["--now"])?;
+        let settings = settings()?;
+        let value = cookie_arg(args.one_positional("cookie")?, &settings.cookie_name)?;
+        let now = args.millis("--now")?.unwrap_or_else(now_ms);
+        let unverified =
+            UnverifiedCookie::parse(&value).map_err(|e| Fail(format!("invalid: {e}"), 1))?;
+        println!("kid:         {}", unverified.kid());
+        let session = unverified
+            .verify(&settings.keys, &settings.cookie_name)
+            .map_err(|e| Fail(format!("invalid: {e}"), 1))?;
+        let c = session.claims();
+        println!("fingerprint: {}", c.sid.fingerprint());
+        println!("sub:         {}", c.sub);
+        println!(
+            "iat:         {} ({} s ago)",
+            c.iat,
+            now.saturating_sub(c.iat) / 1000
+        );
+        println!(
+            "seen:        {} ({} s ago)",
+            c.seen,
+            now.saturating_sub(c.seen) / 1000
+        );
+        if !c.roles.is_empty() {
+            println!("roles:       {}", c.roles.header_value());
+        }
+        match settings.time.assess(c.iat, c.seen, now) {
+            Ok(live) => {
+                println!(
+                    "idle expiry:     {} (in {} s)",
+                    live.idle_expiry,
+                    live.idle_expiry.saturating_sub(now) / 1000
+                );
+                println!(
+                    "absolute expiry: {} (in {} s)",
+                    live.absolute_expiry,
+                    live.absolute_expiry.saturating_sub(now) / 1000
+                );
+                let signer = settings.keys.signing_key().kid();
+                if live.refresh_due || session.kid() != signer {
+                    println!("refresh:     due (the gate will re-sign it with key {signer})");
+                }
+                println!("valid (revocation is checked at the gate, in KV)");
+                Ok(())
+            }
+            Err(e) if e.is_expiry() => Err(Fail(e.to_string(), 1)),
+            Err(e) => Err(Fail(format!("invalid: {e}"), 1)),
+        }
+    }
+
+    /// Runs `wrangler kv key put --binding REVOCATIONS KEY VALUE ...`.
+    fn wrangler_put(
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+        local: bool,
+        extra: &[String],
+    ) -> Result<(), Fail> {
+        let local_bin = std::path::Path::new("node_modules/.bin/wrangler");
+        let (program, mut argv): (String, Vec<String>) = match std::env::var("WRANGLER") {
+            Ok(w) if !w.is_empty() => (w, Vec::new()),
+            _ if local_bin.exists() => (local_bin.display().to_string(), Vec::new()),
+            _ => ("npx".into(), vec!["wrangler".into()]),
+        };
+        argv.extend(["kv", "key", "put", "--binding", "REVOCATIONS", key, value].map(String::from));
+        if let Some(ttl) = ttl {
+            argv.extend(["--ttl".into(), ttl.to_string()]);
+        }
+        if local {
+            argv.push("--local".into());
+        } else {
+            argv.push("--remote".into());
+        }
+        argv.extend(extra.iter().cloned());
+        let status = Command::new(&program)
+            .args(&argv)
+            .status()
+            .map_err(|e| Fail(format!("could not run {program}: {e}"), 1))?;
+        if !status.success() {
+            return Err(Fail(format!("wrangler failed ({status})"), 1));
+        }
+        Ok(())
+    }
+
+    fn revoke_user(args: &[String]) -> Result<(), Fail> {
+        let args = parse(args, &["--local"], &["--at"])?;
+        let sub = args.one_positional("user id")?;
+        if !is_valid_sub(sub) {
+            return Err(usage(
+                "the user id must be 1 to 256 bytes of printable UTF-8",
+            ));
+        }
+        let at = args.millis("--at")?.unwrap_or_else(now_ms);
+        wrangler_put(
+            &user_key(sub),
+            &at.to_string(),
+            None,
+            args.flag("--local"),
+            &args.passthrough,
+        )?;
+        eprintln!("revoked every session of {sub} issued before {at}");
+        Ok(())
+    }
+
+    fn revoke_session(args: &[String]) -> Result<(), Fail> {
+        let args = parse(args, &["--local"], &[])?;
+        let settings = settings()?;
+        let arg = cookie_arg(args.one_positional("cookie or sid")?, &settings.cookie_name)?;
+        let now = now_ms();
+        let (sid, ttl) = if let Some(sid) = SessionId::parse(&arg) {
+            // A bare sid: its issue time is unknown, so keep the key for a
+            // whole absolute lifetime.
+            (
+                sid,
+                sid_ttl_secs(now.saturating_add(settings.time.absolute_ms), now),
+            )
+        } else {
+            let session = UnverifiedCookie::parse(&arg)
+                .and_then(|c| c.verify(&settings.keys, &settings.cookie_name))
+                .map_err(|e| Fail(format!("not a sid, nor a valid cookie: {e}"), 1))?;
+            let c = session.claims();
+            let expiry = c.iat.saturating_add(settings.time.absolute_ms);
+            (c.sid.clone(), sid_ttl_secs(expiry, now))
+        };
+        wrangler_put(
+            &sid_key(sid.expose()),
+            &now.to_string(),
+            Some(ttl),
+            args.flag("--local"),
+            &args.passthrough,
+        )?;
+        eprintln!(
+            "revoked session {} (key expires in {ttl} s)",
+            sid.fingerprint()
+        );
+        Ok(())
+    }
+}
