@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Keys and the other settings come from the environment (`SESSION_KEYS`,
-//! `COOKIE_NAME`, `IDLE_TIMEOUT`, ...), exactly as the Worker reads them, so
+//! `COOKIE_NAME`, `IDLE_TIMEOUT`, ...), or failing that from `./.dev.vars`,
+//! and are validated exactly as the Worker validates them, so
 //! a cookie minted here is valid at the gate and `inspect` judges a cookie as
 //! the gate would (revocation aside).
 
@@ -39,7 +40,8 @@ mod cli {
   session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
   session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
 
-Settings (SESSION_KEYS, COOKIE_NAME, timeouts) are read from the environment.
+Settings (SESSION_KEYS, COOKIE_NAME, timeouts) are read from the environment,
+or from ./.dev.vars when the environment lacks them.
 A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
 
     /// A command-line failure: the message and the exit code.

@@ -1,0 +1,213 @@
+// End-to-end harness: the real built worker (build/index.js) under
+// `wrangler dev`, in front of a loopback origin that records every request
+// that reaches it. Each gate gets its own directory (wrangler.toml, .dev.vars,
+// local KV state), so suites never share state.
+import { spawn, execFile } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
+const CLI = path.join(ROOT, "target", "debug", "session-gate");
+const run = promisify(execFile);
+
+/** Every log line any gate printed during this process: checked for leaks. */
+export const allLogLines = [];
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A loopback origin that records every request. `respond(req, body)` may
+ * return {status, headers, body} to override the default JSON echo.
+ */
+export async function startOrigin(respond) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const record = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body };
+      requests.push(record);
+      const custom = respond ? respond(record) : undefined;
+      if (custom) {
+        res.writeHead(custom.status ?? 200, custom.headers ?? {});
+        res.end(custom.body ?? "");
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ origin: true, method: req.method, url: req.url, bytes: body.length }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    /** Requests whose path starts with `prefix`. */
+    seen(prefix) {
+      return requests.filter((r) => r.url.startsWith(prefix));
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** A fresh key ring entry `kid:base64url(32 bytes)`. */
+export async function keygen(kid) {
+  const { stdout } = await run(CLI, ["keygen", "--kid", kid]);
+  return stdout.trim();
+}
+
+/**
+ * Starts the built worker under `wrangler dev` with these vars and secrets.
+ * Returns { url, fetch, kvPut, cli, logs, stop }.
+ */
+export async function startGate({ vars = {}, secrets = {}, name = "gate" } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `session-gate-${name}-`));
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const toml = [
+    `name = "session-gate-e2e"`,
+    `main = ${JSON.stringify(path.join(ROOT, "build", "index.js"))}`,
+    `compatibility_date = "2025-09-01"`,
+    ``,
+    `[[kv_namespaces]]`,
+    `binding = "REVOCATIONS"`,
+    `id = "00000000000000000000000000000000"`,
+    ``,
+    `[vars]`,
+    ...Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(String(v))}`),
+    ``,
+  ].join("\n");
+  const config = path.join(dir, "wrangler.toml");
+  fs.writeFileSync(config, toml);
+  fs.writeFileSync(
+    path.join(dir, ".dev.vars"),
+    Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n",
+  );
+  const state = path.join(dir, "state");
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+  const child = spawn(
+    WRANGLER,
+    ["dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+      "--persist-to", state, "--show-interactive-dev-session=false"],
+    { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const logs = [];
+  let output = "";
+  const onData = (chunk) => {
+    const text = chunk.toString();
+    output += text;
+    for (const line of text.split("\n")) {
+      const trimmed = line.trim();
+      if (trimmed.startsWith("{") && trimmed.includes('"event"')) {
+        logs.push(trimmed);
+        allLogLines.push(trimmed);
+      }
+    }
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      const res = await fetch(`${url}/.session-gate/health`);
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 500) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`wrangler dev did not become ready:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const wranglerArgs = ["--config", config, "--persist-to", state];
+  const cliEnv = { ...process.env, ...vars, ...secrets, WRANGLER };
+  return {
+    url,
+    logs,
+    output: () => output,
+    /** fetch relative to the gate, never following redirects. */
+    fetch: (p, init = {}) => fetch(url + p, { redirect: "manual", ...init }),
+    /** A request with exactly these headers (fetch adds and rewrites some). */
+    raw: (p, opts = {}) => rawRequest(`${url}${p}`, opts),
+    /** Waits until a log line matching `pred` has arrived (logs trail responses). */
+    async waitForLog(pred, ms = 5000) {
+      const end = Date.now() + ms;
+      for (;;) {
+        const line = logs.find(pred);
+        if (line) return line;
+        if (Date.now() > end) return undefined;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    /** Writes a key into this gate's local KV namespace. */
+    async kvPut(key, value) {
+      await run(WRANGLER, ["kv", "key", "put", "--binding", "REVOCATIONS", key, value, "--local", ...wranglerArgs], { cwd: dir, env });
+    },
+    /** Runs the session-gate CLI with this gate's settings. */
+    async cli(args, { passWrangler = false } = {}) {
+      const argv = passWrangler ? [...args, "--", ...wranglerArgs] : args;
+      return run(CLI, argv, { cwd: dir, env: cliEnv });
+    },
+    async mint({ sub = "alice", iat, seen, roles } = {}) {
+      const args = ["mint", "--sub", sub];
+      if (iat !== undefined) args.push("--iat", String(iat));
+      if (seen !== undefined) args.push("--seen", String(seen));
+      if (roles !== undefined) args.push("--roles", roles);
+      const { stdout } = await run(CLI, args, { env: cliEnv });
+      return stdout.trim();
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => { child.kill("SIGKILL"); resolve(); }, 5000);
+        child.on("exit", () => { clearTimeout(timer); resolve(); });
+      });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An HTTP/1.1 request through node:http: headers go out exactly as given. */
+export function rawRequest(target, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(target, { method, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Parses a Set-Cookie header list into { name: {value, attrs} }. */
+export function setCookies(res) {
+  const out = {};
+  for (const line of res.headers.getSetCookie()) {
+    const [pair, ...attrs] = line.split(";").map((s) => s.trim());
+    const i = pair.indexOf("=");
+    out[pair.slice(0, i)] = { value: pair.slice(i + 1), attrs, raw: line };
+  }
+  return out;
+}
