@@ -152,8 +152,18 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         Ok(bytes)
     }
 
+    /// Settings from the environment; a setting the environment lacks is
+    /// taken from `./.dev.vars` when there is one (as `make dev` writes it),
+    /// so the CLI mints cookies the local gate accepts with no setup.
     fn settings() -> Result<Settings, Fail> {
-        Settings::from_lookup(|name| std::env::var(name).ok())
+        let dev_vars = std::fs::read_to_string(".dev.vars").unwrap_or_default();
+        let from_file = |name: &str| {
+            dev_vars.lines().find_map(|line| {
+                let (key, value) = line.split_once('=')?;
+                (key.trim() == name).then(|| value.trim().trim_matches('"').to_owned())
+            })
+        };
+        Settings::from_lookup(|name| std::env::var(name).ok().or_else(|| from_file(name)))
             .map_err(|e| Fail(format!("setting {e}"), 1))
     }
 
