@@ -123,7 +123,13 @@ async fn forward(request: &Request, fwd: &Forward) -> Result<web_sys::Response, 
     Ok(response.into())
 }
 
-async fn apply_forward(gate: &Gate, request: &Request, mut fwd: Forward) -> (Response, LogRecord) {
+async fn apply_forward(
+    gate: &Gate,
+    kv: &KvStore,
+    request: &Request,
+    mut fwd: Forward,
+    now: u64,
+) -> (Response, LogRecord) {
     let upstream = match forward(request, &fwd).await {
         Ok(r) => r,
         Err(_) => {
@@ -137,7 +143,18 @@ async fn apply_forward(gate: &Gate, request: &Request, mut fwd: Forward) -> (Res
         return (upstream.into(), fwd.log);
     }
     let origin_headers = header_list(&worker::Headers(upstream.headers()));
-    let headers = gate.response_headers(&fwd.context, &origin_headers);
+    let mut fresh_sid = || {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok().map(|()| bytes)
+    };
+    let plan = gate.finish_response(&fwd.context, &origin_headers, now, &mut fresh_sid);
+    fwd.log.action = plan.action;
+    for write in &plan.kv_writes {
+        if !write_key(kv, write, now).await {
+            fwd.log.reason = Some("kv_write_failed".into());
+        }
+    }
+    let headers = plan.headers;
     let built = (|| -> Result<web_sys::Response, JsValue> {
         let init = web_sys::ResponseInit::new();
         init.set_status(upstream.status());
@@ -201,7 +218,7 @@ async fn handle(request: &Request, env: &Env, now: u64) -> (Response, LogRecord)
             }
             (reply_or_500(&reply), log)
         }
-        Verdict::Forward(fwd) => apply_forward(&gate, request, *fwd).await,
+        Verdict::Forward(fwd) => apply_forward(&gate, &kv, request, *fwd, now).await,
     }
 }
 

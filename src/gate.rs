@@ -6,7 +6,9 @@
 //! pure: the same inputs always give the same verdict.
 #![forbid(unsafe_code)]
 
+use crate::assertion::{self, AssertionClaims};
 use crate::encoding::{percent_encode_component, percent_encode_except};
+use crate::handshake::Handshake;
 use crate::headers::{
     find_session_cookie, is_hop_by_hop, is_identity_header, strip_session_cookie, CookieSearch,
 };
@@ -14,12 +16,14 @@ use crate::log::LogRecord;
 use crate::path::normalize;
 use crate::revocation::{self, Revocation};
 use crate::scrub::{scrub_path_params, scrub_query, scrub_url};
-use crate::session::{clear_cookie, seal, set_cookie, Claims, UnverifiedCookie, VerifiedSession};
+use crate::session::{
+    clear_cookie, seal, set_cookie, Claims, Roles, SessionId, UnverifiedCookie, VerifiedSession,
+};
 use crate::settings::Settings;
 use crate::time_policy::Liveness;
 use crate::verdict::{
     Evaluation, Forward, KvWrite, PendingRevocation, Reply, RequestParts, ResponseContext,
-    RevocationLookups, Verdict,
+    ResponsePlan, RevocationLookups, SessionContext, Verdict,
 };
 
 /// The prefix of the gate's own endpoints.
@@ -381,14 +385,14 @@ impl Gate {
                 if failed_open {
                     log.reason = Some("kv_failure_open".into());
                 }
-                self.forward(inbound, Some(&live), set_cookie, log)
+                self.forward(inbound, Some(&live), set_cookie, log, now)
             }
             Err(no) if public => {
                 let clear =
                     (no != NoSession::Missing).then(|| clear_cookie(&self.settings.cookie_name));
                 let mut log = inbound.log("forward");
                 log.reason = Some(format!("public/{}", no.reason()));
-                self.forward(inbound, None, clear, log)
+                self.forward(inbound, None, clear, log, now)
             }
             Err(no) => Verdict::Reply(Box::new(self.unauthenticated(&inbound, no))),
         }
@@ -452,6 +456,7 @@ impl Gate {
         live: Option<&Live>,
         set_cookie: Option<String>,
         mut log: LogRecord,
+        now: u64,
     ) -> Verdict {
         let name = &self.settings.cookie_name;
         let params = &self.settings.session_params;
@@ -492,11 +497,37 @@ impl Gate {
             log.fingerprint = Some(fingerprint);
             log.sub = Some(claims.sub.clone());
         }
+        if let Some(secret) = &self.settings.origin_secret {
+            let claims = live.map(|l| l.session.claims());
+            let assertion = AssertionClaims {
+                sub: claims.map(|c| c.sub.clone()),
+                sid: claims.map(|c| c.sid.fingerprint()),
+                iat: claims.map(|c| c.iat),
+                exp: now.saturating_add(assertion::LIFETIME_MS),
+                aud: inbound.host.clone(),
+                mth: inbound.method.clone(),
+                pth: inbound.path.clone(),
+                roles: claims
+                    .filter(|c| !c.roles.is_empty())
+                    .map(|c| c.roles.as_slice().to_vec()),
+            };
+            headers.push((
+                "x-session-assertion".into(),
+                assertion::sign(&assertion, secret),
+            ));
+        }
+        let session = live.map(|l| SessionContext {
+            claims: l.session.claims().clone(),
+            absolute_expiry: l.liveness.absolute_expiry,
+        });
         Verdict::Forward(Box::new(Forward {
             url: format!("{base}{}", inbound.path_and_query()),
             method: inbound.method,
             headers,
-            context: ResponseContext { set_cookie },
+            context: ResponseContext {
+                set_cookie,
+                session,
+            },
             log,
         }))
     }
@@ -579,7 +610,10 @@ impl Gate {
                     log,
                 };
                 if let Ok((live, _)) = session {
-                    reply.kv_writes.push(self.revoke_sid(&live, now));
+                    let claims = live.session.claims();
+                    reply
+                        .kv_writes
+                        .push(revoke_sid(claims, live.liveness.absolute_expiry, now));
                     reply.log.reason = Some("logout".into());
                 }
                 reply
@@ -602,22 +636,135 @@ impl Gate {
         reply
     }
 
-    /// The KV write that revokes one live session.
-    fn revoke_sid(&self, live: &Live, now: u64) -> KvWrite {
-        KvWrite {
-            key: revocation::sid_key(live.session.claims().sid.expose()),
-            value: now.to_string(),
-            ttl_secs: Some(revocation::sid_ttl_secs(live.liveness.absolute_expiry, now)),
-        }
-    }
-
-    /// Response headers for the client, from the origin's: the gate's session
-    /// cookie and handshake headers never pass through, `Location` is
-    /// scrubbed, `Referrer-Policy` is added where absent, and the refresh or
-    /// clearing cookie is appended.
-    pub fn response_headers(
+    /// The response phase: the origin's handshake is applied, the gate's
+    /// session cookie and handshake headers never pass through, `Location` is
+    /// scrubbed, `Referrer-Policy` is added where absent, and the refresh,
+    /// new or clearing cookie is appended. `fresh_sid` supplies 16 bytes from
+    /// a CSPRNG when a new session is started (`None` if the CSPRNG failed).
+    pub fn finish_response(
         &self,
         context: &ResponseContext,
+        origin_headers: &[(String, String)],
+        now: u64,
+        fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
+    ) -> ResponsePlan {
+        let mut plan = self.apply_handshake(context, origin_headers, now, fresh_sid);
+        plan.headers = self.response_headers(plan.headers.pop().map(|(_, v)| v), origin_headers);
+        plan
+    }
+
+    /// Applies the origin's handshake. Returns a plan whose only header (if
+    /// any) is the `Set-Cookie` to send.
+    fn apply_handshake(
+        &self,
+        context: &ResponseContext,
+        origin_headers: &[(String, String)],
+        now: u64,
+        fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
+    ) -> ResponsePlan {
+        let name = &self.settings.cookie_name;
+        let mut plan = ResponsePlan::default();
+        let mut cookie = context.set_cookie.clone();
+        let current = context.session.as_ref();
+        let handshake = match Handshake::parse(origin_headers) {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                plan.headers
+                    .extend(cookie.map(|c| ("set-cookie".into(), c)));
+                return plan;
+            }
+            Err(e) => {
+                plan.action = Some(format!("ignored: {e}"));
+                plan.headers
+                    .extend(cookie.map(|c| ("set-cookie".into(), c)));
+                return plan;
+            }
+        };
+        let mut actions: Vec<&str> = Vec::new();
+        if let Some(user) = &handshake.revoke_user {
+            plan.kv_writes.push(KvWrite {
+                key: revocation::user_key(user),
+                value: now.to_string(),
+                ttl_secs: None,
+            });
+            actions.push("revoke_user");
+            // This browser's own session dies with the others, unless a
+            // login below replaces it.
+            if current.is_some_and(|s| &s.claims.sub == user) {
+                cookie = Some(clear_cookie(name));
+            }
+        }
+        let new_session = if let Some(sub) = &handshake.login {
+            actions.push("login");
+            Some((
+                sub.clone(),
+                now,
+                handshake.roles.clone().unwrap_or_else(Roles::none),
+            ))
+        } else if handshake.logout {
+            actions.push("logout");
+            cookie = Some(clear_cookie(name));
+            None
+        } else if handshake.rotate {
+            match current {
+                Some(s) => {
+                    actions.push("rotate");
+                    let roles = handshake
+                        .roles
+                        .clone()
+                        .unwrap_or_else(|| s.claims.roles.clone());
+                    // A rotation keeps the issue time: it can never extend
+                    // the absolute lifetime.
+                    Some((s.claims.sub.clone(), s.claims.iat, roles))
+                }
+                None => {
+                    actions.push("rotate ignored: no session");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        // Login, logout and rotate all end the session the request carried.
+        if handshake.login.is_some() || handshake.logout || handshake.rotate {
+            if let Some(s) = current {
+                plan.kv_writes
+                    .push(revoke_sid(&s.claims, s.absolute_expiry, now));
+            }
+        }
+        if let Some((sub, iat, roles)) = new_session {
+            match fresh_sid() {
+                Some(bytes) => {
+                    let claims = Claims {
+                        sid: SessionId::from_bytes(bytes),
+                        sub,
+                        iat,
+                        seen: now,
+                        roles,
+                    };
+                    let value = seal(&claims, self.settings.keys.signing_key(), name);
+                    cookie = Some(set_cookie(
+                        name,
+                        &value,
+                        self.settings.time.max_age_secs(iat, now),
+                    ));
+                }
+                None => {
+                    actions.push("no session: CSPRNG failed");
+                    cookie = Some(clear_cookie(name));
+                }
+            }
+        }
+        plan.action = Some(actions.join("+"));
+        plan.headers
+            .extend(cookie.map(|c| ("set-cookie".into(), c)));
+        plan
+    }
+
+    /// Response headers for the client, from the origin's.
+    fn response_headers(
+        &self,
+        set_cookie: Option<String>,
         origin_headers: &[(String, String)],
     ) -> Vec<(String, String)> {
         let name = &self.settings.cookie_name;
@@ -649,9 +796,18 @@ impl Gate {
                 self.settings.referrer_policy.clone(),
             ));
         }
-        if let Some(cookie) = &context.set_cookie {
-            out.push(("set-cookie".into(), cookie.clone()));
+        if let Some(cookie) = set_cookie {
+            out.push(("set-cookie".into(), cookie));
         }
         out
+    }
+}
+
+/// The KV write that revokes one session until its absolute expiry.
+fn revoke_sid(claims: &Claims, absolute_expiry: u64, now: u64) -> KvWrite {
+    KvWrite {
+        key: revocation::sid_key(claims.sid.expose()),
+        value: now.to_string(),
+        ttl_secs: Some(revocation::sid_ttl_secs(absolute_expiry, now)),
     }
 }

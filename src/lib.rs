@@ -16,8 +16,10 @@
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![warn(missing_docs)]
 
+pub mod assertion;
 pub mod encoding;
 pub mod gate;
+pub mod handshake;
 pub mod headers;
 pub mod keyring;
 pub mod log;

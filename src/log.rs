@@ -27,6 +27,10 @@ pub struct LogRecord {
     /// itself was refused).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// What the origin's handshake did: `login`, `rotate`, `logout`,
+    /// `revoke_user`, or why it was ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     /// The status the client received (0 when not yet known).
     pub status: u16,
     /// Cloudflare colo, filled in by the adapter.
@@ -48,6 +52,7 @@ impl LogRecord {
             sub: None,
             method,
             path: path.map(str::to_owned),
+            action: None,
             status: 0,
             colo: None,
             country: None,

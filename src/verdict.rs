@@ -4,6 +4,7 @@
 
 use crate::log::LogRecord;
 use crate::revocation::{Lookup, LookupFailed};
+use crate::session::Claims;
 
 /// A request's parts as the adapter hands them to the core.
 #[derive(Clone, Copy, Debug)]
@@ -62,6 +63,28 @@ pub struct Forward {
 pub struct ResponseContext {
     /// A `Set-Cookie` to add (refresh, or clearing a bad cookie).
     pub set_cookie: Option<String>,
+    /// The live session the request carried, for the handshake.
+    pub session: Option<SessionContext>,
+}
+
+/// The request's live session, as the handshake needs it.
+#[derive(Clone, Debug)]
+pub struct SessionContext {
+    /// Its claims (the sid inside is secret and never printed).
+    pub claims: Claims,
+    /// When it dies however active, ms since the epoch.
+    pub absolute_expiry: u64,
+}
+
+/// What to do with the origin's response.
+#[derive(Clone, Debug, Default)]
+pub struct ResponsePlan {
+    /// The headers for the client.
+    pub headers: Vec<(String, String)>,
+    /// KV writes the handshake asked for.
+    pub kv_writes: Vec<KvWrite>,
+    /// The handshake's effect (or problem), for the log line.
+    pub action: Option<String>,
 }
 
 /// The gate's decision.

@@ -1,0 +1,214 @@
+//! `X-Session-Assertion`: proof to the origin that a request came through the
+//! gate, for this user, method and path.
+//!
+//! `v1.<payload>.<tag>`: payload is base64url (unpadded) JSON
+//! `{"sub","sid","iat","exp","aud","mth","pth"[,"roles"]}` where `sid` is the
+//! session fingerprint, `exp` is now + 60 s in ms, `aud` the request's host,
+//! `mth` and `pth` the method and the forwarded path (without query). On a
+//! public path without a session, `sub`, `sid` and `iat` are `null`. The tag
+//! is base64url HMAC-SHA256(`ORIGIN_SECRET`, `session-gate/assertion/v1` 0x00
+//! `<payload>`).
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoding::{b64url_decode, b64url_encode};
+use crate::keyring::Key;
+
+/// Domain separation label of the assertion MAC.
+pub const LABEL: &[u8] = b"session-gate/assertion/v1";
+/// How long an assertion is valid, in ms.
+pub const LIFETIME_MS: u64 = 60_000;
+
+/// The claims of an assertion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertionClaims {
+    /// The user, or `None` for an anonymous request on a public path.
+    pub sub: Option<String>,
+    /// The session fingerprint (never the sid).
+    pub sid: Option<String>,
+    /// The session's issue time.
+    pub iat: Option<u64>,
+    /// Expiry, ms since the epoch.
+    pub exp: u64,
+    /// The host the client addressed.
+    pub aud: String,
+    /// The method.
+    pub mth: String,
+    /// The forwarded path, without query.
+    pub pth: String,
+    /// The session's roles, when it has any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub roles: Option<Vec<String>>,
+}
+
+/// Signs `claims` with the origin secret.
+pub fn sign(claims: &AssertionClaims, secret: &Key) -> String {
+    let json = serde_json::to_vec(claims).unwrap_or_default();
+    let payload = b64url_encode(&json);
+    let tag = secret.tag(&[LABEL, b"\0", payload.as_bytes()]);
+    format!("v1.{payload}.{}", b64url_encode(&tag))
+}
+
+/// Why an assertion was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssertionError {
+    /// Not `v1.<payload>.<tag>`.
+    Format,
+    /// The tag does not verify.
+    BadTag,
+    /// The payload is not the expected JSON.
+    Payload,
+    /// Past `exp`.
+    Expired,
+    /// Issued for another host.
+    WrongAudience,
+    /// Issued for another method.
+    WrongMethod,
+    /// Issued for another path.
+    WrongPath,
+}
+
+impl fmt::Display for AssertionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Format => "not of the form v1.<payload>.<tag>",
+            Self::BadTag => "tag does not verify",
+            Self::Payload => "payload is not an assertion",
+            Self::Expired => "expired",
+            Self::WrongAudience => "issued for another host",
+            Self::WrongMethod => "issued for another method",
+            Self::WrongPath => "issued for another path",
+        })
+    }
+}
+
+impl std::error::Error for AssertionError {}
+
+/// What the verifier expects the assertion to be about.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    /// The request's host.
+    pub aud: &'a str,
+    /// The request's method.
+    pub mth: &'a str,
+    /// The request's path, without query.
+    pub pth: &'a str,
+    /// Now, ms since the epoch.
+    pub now: u64,
+}
+
+/// Verifies an assertion (tag first, in constant time) and checks that it is
+/// for this host, method and path, and not expired.
+pub fn verify(
+    text: &str,
+    secret: &Key,
+    expected: &Expected<'_>,
+) -> Result<AssertionClaims, AssertionError> {
+    let mut parts = text.trim().split('.');
+    let (Some("v1"), Some(payload), Some(tag), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AssertionError::Format);
+    };
+    let tag = b64url_decode(tag).ok_or(AssertionError::Format)?;
+    if !secret.verify(&[LABEL, b"\0", payload.as_bytes()], &tag) {
+        return Err(AssertionError::BadTag);
+    }
+    let json = b64url_decode(payload).ok_or(AssertionError::Payload)?;
+    let claims: AssertionClaims =
+        serde_json::from_slice(&json).map_err(|_| AssertionError::Payload)?;
+    if expected.now > claims.exp {
+        return Err(AssertionError::Expired);
+    }
+    if !claims.aud.eq_ignore_ascii_case(expected.aud) {
+        return Err(AssertionError::WrongAudience);
+    }
+    if claims.mth != expected.mth {
+        return Err(AssertionError::WrongMethod);
+    }
+    if claims.pth != expected.pth {
+        return Err(AssertionError::WrongPath);
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> AssertionClaims {
+        AssertionClaims {
+            sub: Some("alice".into()),
+            sid: Some("0123456789abcdef0123456789abcdef".into()),
+            iat: Some(1000),
+            exp: 61_000,
+            aud: "app.example".into(),
+            mth: "GET".into(),
+            pth: "/a".into(),
+            roles: Some(vec!["admin".into()]),
+        }
+    }
+
+    fn key() -> Key {
+        Key::new("origin", b"0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    const OK: Expected<'static> = Expected {
+        aud: "app.example",
+        mth: "GET",
+        pth: "/a",
+        now: 1000,
+    };
+
+    #[test]
+    fn sign_then_verify() {
+        let text = sign(&claims(), &key());
+        assert_eq!(verify(&text, &key(), &OK).unwrap(), claims());
+        let json =
+            String::from_utf8(b64url_decode(text.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert!(json.starts_with("{\"sub\":\"alice\",\"sid\":"), "{json}");
+    }
+
+    #[test]
+    fn refuses_tampering_expiry_and_replay_elsewhere() {
+        let text = sign(&claims(), &key());
+        let other = Key::new("origin", b"another secret of at least 32 bytes").unwrap();
+        assert_eq!(verify(&text, &other, &OK), Err(AssertionError::BadTag));
+        let mut forged = claims();
+        forged.sub = Some("admin".into());
+        let forged_payload = b64url_encode(&serde_json::to_vec(&forged).unwrap());
+        let tag = text.split('.').nth(2).unwrap();
+        assert_eq!(
+            verify(&format!("v1.{forged_payload}.{tag}"), &key(), &OK),
+            Err(AssertionError::BadTag)
+        );
+        assert_eq!(
+            verify(&text, &key(), &Expected { now: 61_001, ..OK }),
+            Err(AssertionError::Expired)
+        );
+        assert_eq!(
+            verify(
+                &text,
+                &key(),
+                &Expected {
+                    aud: "evil.example",
+                    ..OK
+                }
+            ),
+            Err(AssertionError::WrongAudience)
+        );
+        assert_eq!(
+            verify(&text, &key(), &Expected { mth: "POST", ..OK }),
+            Err(AssertionError::WrongMethod)
+        );
+        assert_eq!(
+            verify(&text, &key(), &Expected { pth: "/b", ..OK }),
+            Err(AssertionError::WrongPath)
+        );
+        assert_eq!(verify("v1.x", &key(), &OK), Err(AssertionError::Format));
+    }
+}
