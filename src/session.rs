@@ -287,10 +287,33 @@ struct RawClaims {
     roles: Option<Vec<String>>,
 }
 
+/// Accepts only a JSON object: a derived struct visitor alone would also take
+/// a JSON array of the fields in order.
+struct ObjectOnly;
+
+impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+    type Value = RawClaims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawClaims, A::Error> {
+        RawClaims::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+    }
+}
+
+fn parse_raw_claims(json: &[u8]) -> Result<RawClaims, serde_json::Error> {
+    use serde::Deserializer as _;
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let raw = (&mut de).deserialize_map(ObjectOnly)?;
+    de.end()?;
+    Ok(raw)
+}
+
 fn decode_claims(payload: &str) -> Result<Claims, CookieError> {
     let json = b64url_decode(payload).ok_or(CookieError::PayloadEncoding)?;
-    let raw: RawClaims =
-        serde_json::from_slice(&json).map_err(|_| CookieError::Claims(ClaimError::Json))?;
+    let raw = parse_raw_claims(&json).map_err(|_| CookieError::Claims(ClaimError::Json))?;
     let sid = SessionId::parse(&raw.sid).ok_or(CookieError::Claims(ClaimError::Sid))?;
     if !is_valid_sub(&raw.sub) {
         return Err(CookieError::Claims(ClaimError::Sub));
@@ -525,6 +548,8 @@ mod tests {
             (format!("{{\"sid\":\"{s}\",\"sub\":\"alice\",\"iat\":1,\"seen\":2,\"roles\":[\"a\",\"a\"]}}"), ClaimError::Roles),
             (format!("{{\"sid\":\"{s}\",\"sub\":\"alice\",\"iat\":1,\"seen\":2,\"roles\":[\"a b\"]}}"), ClaimError::Roles),
             ("[1]".to_owned(), ClaimError::Json),
+            (format!("[\"{s}\",\"alice\",1,2]"), ClaimError::Json),
+            (format!("{{\"sid\":\"{s}\",\"sub\":\"alice\",\"iat\":1,\"seen\":2}}x"), ClaimError::Json),
         ];
         for (json, expected) in cases {
             assert_eq!(
