@@ -6,6 +6,7 @@
 //! session-gate inspect COOKIE|- [--now MS]
 //! session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
 //! session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
+//! session-gate verify-assertion ASSERTION|- --host H --method M --path P [--now MS]
 //! ```
 //!
 //! Keys and the other settings come from the environment (`SESSION_KEYS`,
@@ -39,6 +40,7 @@ mod cli {
   session-gate inspect COOKIE|- [--now MS]
   session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
   session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
+  session-gate verify-assertion ASSERTION|- --host H --method M --path P [--now MS]
 
 Settings (SESSION_KEYS, COOKIE_NAME, timeouts) are read from the environment,
 or from ./.dev.vars when the environment lacks them.
@@ -58,6 +60,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             Some("inspect") => inspect(&args[1..]),
             Some("revoke-user") => revoke_user(&args[1..]),
             Some("revoke-session") => revoke_session(&args[1..]),
+            Some("verify-assertion") => verify_assertion(&args[1..]),
             Some("-h" | "--help" | "help") => {
                 println!("{USAGE}");
                 Ok(())
@@ -366,6 +369,35 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             "revoked session {} (key expires in {ttl} s)",
             sid.fingerprint()
         );
+        Ok(())
+    }
+
+    /// Verifies an `X-Session-Assertion` with `ORIGIN_SECRET`, as an origin would.
+    fn verify_assertion(args: &[String]) -> Result<(), Fail> {
+        let args = parse(args, &[], &["--host", "--method", "--path", "--now"])?;
+        let settings = settings()?;
+        let secret = settings.origin_secret.as_ref().ok_or_else(|| {
+            Fail(
+                "setting ORIGIN_SECRET: is required to verify assertions".into(),
+                1,
+            )
+        })?;
+        let text = cookie_arg(args.one_positional("assertion")?, "X-Session-Assertion")?;
+        let need = |name: &str| {
+            args.value(name)
+                .ok_or_else(|| usage(format!("verify-assertion needs {name}")))
+        };
+        let expected = session_gate::assertion::Expected {
+            aud: need("--host")?,
+            mth: need("--method")?,
+            pth: need("--path")?,
+            now: args.millis("--now")?.unwrap_or_else(now_ms),
+        };
+        let claims = session_gate::assertion::verify(&text, secret, &expected)
+            .map_err(|e| Fail(format!("invalid assertion: {e}"), 1))?;
+        let json = serde_json::to_string_pretty(&claims)
+            .map_err(|_| Fail("could not print the claims".into(), 1))?;
+        println!("{json}");
         Ok(())
     }
 }

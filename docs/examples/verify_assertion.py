@@ -1,0 +1,46 @@
+"""Verifies session-gate's X-Session-Assertion in Python (standard library only).
+
+Usage as a library:  verify_assertion(header, secret=..., host=..., method=..., path=...)
+Usage from a shell:  ORIGIN_SECRET=... python3 verify_assertion.py ASSERTION HOST METHOD PATH
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def verify_assertion(header: str, *, secret: str, host: str, method: str, path: str, now_ms: int | None = None) -> dict:
+    parts = header.strip().split(".")
+    if len(parts) != 3 or parts[0] != "v1":
+        raise ValueError("not of the form v1.<payload>.<tag>")
+    _, payload, tag = parts
+    expected = hmac.new(secret.encode(), b"session-gate/assertion/v1\0" + payload.encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(_b64url(tag), expected):
+        raise ValueError("tag does not verify")
+    claims = json.loads(_b64url(payload))
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if now_ms > claims["exp"]:
+        raise ValueError("expired")
+    if claims["aud"].lower() != host.lower():
+        raise ValueError("issued for another host")
+    if claims["mth"] != method:
+        raise ValueError("issued for another method")
+    if claims["pth"] != path:
+        raise ValueError("issued for another path")
+    return claims  # claims["sub"] is None for an anonymous request on a public path
+
+
+if __name__ == "__main__":
+    assertion, host, method, path = sys.argv[1:5]
+    try:
+        print(json.dumps(verify_assertion(assertion, secret=os.environ["ORIGIN_SECRET"], host=host, method=method, path=path)))
+    except (ValueError, KeyError) as e:
+        print(f"invalid assertion: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,303 @@
+// The session lifecycle end to end (SPEC sections 4, 5.1 and 6): the origin
+// starts, rotates and ends sessions with response headers; the gate's own
+// endpoints; key rotation; the assertion to the origin; roles.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import path from "node:path";
+import { startGate, startOrigin, keygen, setCookies, ROOT } from "./harness.mjs";
+import { verifyAssertion } from "../../docs/examples/verify_assertion.mjs";
+
+const run = promisify(execFile);
+const COOKIE = "__Host-session";
+const SECRET = "origin-secret-for-the-e2e-suite-0123456789";
+const HANDSHAKE = ["x-session-login", "x-session-roles", "x-session-logout", "x-session-rotate", "x-session-revoke-user"];
+
+const decode = (cookie) => JSON.parse(Buffer.from(cookie.split(".")[2], "base64url").toString("utf8"));
+
+/** The test origin: the path says which handshake to answer with. */
+function respond(req) {
+  const url = new URL(req.url, "http://origin.invalid");
+  const q = url.searchParams;
+  const headers = { "content-type": "text/plain" };
+  switch (url.pathname) {
+    case "/login":
+      if (req.method !== "POST") return { status: 200, body: "login form" };
+      headers["X-Session-Login"] = q.get("user");
+      if (q.get("roles")) headers["X-Session-Roles"] = q.get("roles");
+      headers["Set-Cookie"] = ["theme=dark; Path=/", `${COOKIE}=origin-forged; Path=/`];
+      return { status: 303, headers: { ...headers, Location: "/app?sid=leak" } };
+    case "/app/logout":
+      return { status: 200, headers: { ...headers, "X-Session-Logout": "1" }, body: "bye" };
+    case "/app/rotate":
+      if (q.get("roles")) headers["X-Session-Roles"] = q.get("roles");
+      return { status: 200, headers: { ...headers, "X-Session-Rotate": "1" }, body: "rotated" };
+    case "/app/change-password":
+      return { status: 200, headers: { ...headers, "X-Session-Revoke-User": q.get("user"), "X-Session-Login": q.get("user") }, body: "changed" };
+    case "/app/revoke":
+      return { status: 200, headers: { ...headers, "X-Session-Revoke-User": q.get("user") }, body: "revoked" };
+    case "/app/bad-handshake":
+      return { status: 200, headers: { ...headers, "X-Session-Login": "a\u0001b".replace("\u0001", "%01") }, body: "bad" };
+    default:
+      return undefined;
+  }
+}
+
+describe("the origin handshake", () => {
+  let origin, gate;
+  before(async () => {
+    origin = await startOrigin(respond);
+    gate = await startGate({
+      name: "lifecycle",
+      vars: { ORIGIN_URL: origin.url },
+      secrets: { SESSION_KEYS: await keygen("k1"), ORIGIN_SECRET: SECRET },
+    });
+  });
+  after(async () => {
+    await gate?.stop();
+    await origin?.close();
+  });
+
+  const cookieHeader = (value) => ({ cookie: `${COOKIE}=${value}` });
+  async function get(p, value, init = {}) {
+    const res = await gate.fetch(p, { ...init, headers: { ...(value ? cookieHeader(value) : {}), ...(init.headers || {}) } });
+    const body = await res.text();
+    return { res, body, status: res.status, cookie: setCookies(res)[COOKIE] };
+  }
+  async function login(user, { roles, presented } = {}) {
+    const q = new URLSearchParams({ user, ...(roles ? { roles } : {}) });
+    const r = await get(`/login?${q}`, presented, { method: "POST" });
+    assert.equal(r.status, 303);
+    assert.ok(r.cookie && r.cookie.value.startsWith("v1.k1."), "login sets a session cookie");
+    return r;
+  }
+  const assertHandshakeHidden = (res) => {
+    for (const h of HANDSHAKE) assert.equal(res.headers.get(h), null, `${h} never reaches the client`);
+  };
+
+  it("X-Session-Login starts a session; the headers never reach the client", async () => {
+    const r = await login("alice");
+    assertHandshakeHidden(r.res);
+    for (const attr of ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"]) assert.ok(r.cookie.attrs.includes(attr));
+    assert.ok(r.cookie.attrs.includes("Max-Age=43200"));
+    const claims = decode(r.cookie.value);
+    assert.equal(claims.sub, "alice");
+    assert.equal(claims.sid.length, 22);
+    assert.equal(r.res.headers.get("location"), "/app", "Location is scrubbed of session ids");
+    const cookies = r.res.headers.getSetCookie();
+    assert.ok(cookies.some((c) => c.startsWith("theme=dark")), "other origin cookies pass");
+    assert.ok(!cookies.some((c) => c.includes("origin-forged")), "an origin Set-Cookie naming COOKIE_NAME is dropped");
+    assert.equal(cookies.filter((c) => c.startsWith(`${COOKIE}=`)).length, 1);
+    const page = await get("/app/page", r.cookie.value);
+    assert.equal(page.status, 200);
+    assert.equal(origin.seen("/app/page")[0].headers["x-session-user"], "alice");
+  });
+
+  it("login always issues a fresh sid, and a presented session is revoked (no fixation)", async () => {
+    const first = await login("bob");
+    const second = await login("bob", { presented: first.cookie.value });
+    assert.notEqual(decode(second.cookie.value).sid, decode(first.cookie.value).sid);
+    const old = await get("/app/x", first.cookie.value);
+    assert.equal(old.status, 401);
+    assert.equal(JSON.parse(old.body).reason, "revoked");
+    assert.equal((await get("/app/x", second.cookie.value)).status, 200);
+  });
+
+  it("X-Session-Logout revokes the session and clears the cookie", async () => {
+    const { cookie } = await login("carol");
+    const out = await get("/app/logout", cookie.value);
+    assert.equal(out.status, 200);
+    assertHandshakeHidden(out.res);
+    assert.equal(out.cookie.value, "");
+    assert.ok(out.cookie.attrs.includes("Max-Age=0"));
+    const after = await get("/app/x", cookie.value);
+    assert.equal(after.status, 401);
+    assert.equal(JSON.parse(after.body).reason, "revoked");
+  });
+
+  it("X-Session-Rotate gives a new sid for the same user and issue time; the old one dies", async () => {
+    const { cookie } = await login("dave", { roles: "viewer" });
+    const rotated = await get("/app/rotate", cookie.value);
+    assertHandshakeHidden(rotated.res);
+    const before = decode(cookie.value);
+    const afterClaims = decode(rotated.cookie.value);
+    assert.notEqual(afterClaims.sid, before.sid);
+    assert.equal(afterClaims.sub, "dave");
+    assert.equal(afterClaims.iat, before.iat, "rotation never extends the absolute lifetime");
+    assert.deepEqual(afterClaims.roles, ["viewer"], "roles are kept without X-Session-Roles");
+    assert.equal((await get("/app/x", cookie.value)).status, 401);
+    assert.equal((await get("/app/x", rotated.cookie.value)).status, 200);
+    // Rotation is the only way roles change.
+    const promoted = await get("/app/rotate?roles=admin,viewer", rotated.cookie.value);
+    assert.deepEqual(decode(promoted.cookie.value).roles, ["admin", "viewer"]);
+    await get("/app/roles-check", promoted.cookie.value);
+    assert.equal(origin.seen("/app/roles-check")[0].headers["x-session-roles"], "admin,viewer");
+  });
+
+  it("X-Session-Revoke-User with X-Session-Login leaves only the new session alive", async () => {
+    const a = await login("erin");
+    const b = await login("erin");
+    const changed = await get("/app/change-password?user=erin", a.cookie.value);
+    assert.equal(changed.status, 200);
+    assertHandshakeHidden(changed.res);
+    const c = changed.cookie.value;
+    assert.equal(decode(c).sub, "erin");
+    assert.equal((await get("/app/x", a.cookie.value)).status, 401, "this browser's old session is dead");
+    assert.equal(JSON.parse((await get("/app/x", b.cookie.value)).body).reason, "revoked", "the other session is dead");
+    assert.equal((await get("/app/x", c)).status, 200, "the new session lives");
+  });
+
+  it("X-Session-Revoke-User alone ends every session of that user", async () => {
+    const victim = await login("frank");
+    const admin = await login("grace");
+    const r = await get("/app/revoke?user=frank", admin.cookie.value);
+    assert.equal(r.status, 200);
+    assert.equal(r.cookie, undefined, "the admin's own session is untouched");
+    assert.equal((await get("/app/x", victim.cookie.value)).status, 401);
+    assert.equal((await get("/app/x", admin.cookie.value)).status, 200);
+  });
+
+  it("a malformed handshake is ignored and logged, never half-applied", async () => {
+    const { cookie } = await login("heidi");
+    const r = await get("/app/bad-handshake", cookie.value);
+    assert.equal(r.status, 200);
+    assert.equal(r.cookie, undefined);
+    assertHandshakeHidden(r.res);
+    assert.ok(await gate.waitForLog((l) => l.includes("ignored: x-session-login")));
+  });
+
+  it("roles set at login reach the origin and cannot be spoofed by the client", async () => {
+    const plain = await login("ivan");
+    await get("/app/spoof", plain.cookie.value, { headers: { "X-Session-Roles": "admin", "x_session_roles": "admin" } });
+    const [seen] = origin.seen("/app/spoof");
+    assert.equal(seen.headers["x-session-roles"], undefined);
+    assert.ok(!seen.rawHeaders.some((h) => h.toLowerCase() === "x_session_roles"));
+    const admin = await login("judy", { roles: "support,admin" });
+    await get("/app/with-roles", admin.cookie.value, { headers: { "X-Session-Roles": "root" } });
+    assert.equal(origin.seen("/app/with-roles")[0].headers["x-session-roles"], "admin,support");
+  });
+
+  it("GET /.session-gate/me, /health and POST /.session-gate/logout", async () => {
+    const health = await get("/.session-gate/health");
+    assert.equal(health.status, 200);
+    assert.deepEqual(JSON.parse(health.body), { status: "ok", version: "0.1.0", keys: 1 });
+    assert.ok(!health.body.includes("k1:"));
+    const anon = await get("/.session-gate/me");
+    assert.equal(anon.status, 401);
+    const { cookie } = await login("mallory", { roles: "viewer" });
+    const me = await get("/.session-gate/me", cookie.value);
+    assert.equal(me.status, 200);
+    const info = JSON.parse(me.body);
+    const claims = decode(cookie.value);
+    assert.equal(info.sub, "mallory");
+    assert.match(info.fingerprint, /^[0-9a-f]{32}$/);
+    assert.ok(!me.body.includes(claims.sid), "the sid itself never leaves the cookie");
+    assert.equal(info.issued_at, claims.iat);
+    assert.equal(info.absolute_expires_at, claims.iat + 43200_000);
+    assert.equal(info.idle_expires_at, claims.seen + 1800_000);
+    assert.deepEqual(info.roles, ["viewer"]);
+    assert.equal(origin.seen("/.session-gate").length, 0, "the gate's endpoints never reach the origin");
+    const out = await get("/.session-gate/logout", cookie.value, { method: "POST" });
+    assert.equal(out.status, 303);
+    assert.equal(out.res.headers.get("location"), "/");
+    assert.equal(out.cookie.value, "");
+    assert.equal((await get("/.session-gate/me", cookie.value)).status, 401);
+    const crossSite = await login("niaj");
+    const refused = await get("/.session-gate/logout", crossSite.cookie.value, { method: "POST", headers: { origin: "https://evil.example" } });
+    assert.equal(refused.status, 403, "logout is CSRF-checked like any state change");
+  });
+
+  it("the assertion verifies (CLI, Node, Python) and fails when tampered, expired or replayed", async () => {
+    const { cookie } = await login("oscar", { roles: "viewer" });
+    await get("/app/asserted?q=1", cookie.value);
+    const [seen] = origin.seen("/app/asserted");
+    const assertion = seen.headers["x-session-assertion"];
+    assert.ok(assertion.startsWith("v1."));
+    const host = new URL(gate.url).host;
+    const claims = verifyAssertion(assertion, { secret: SECRET, host, method: "GET", path: "/app/asserted" });
+    assert.equal(claims.sub, "oscar");
+    assert.equal(claims.sid, seen.headers["x-session-id"]);
+    assert.deepEqual(claims.roles, ["viewer"]);
+    assert.ok(claims.exp > Date.now() && claims.exp <= Date.now() + 61_000);
+    const py = await run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), assertion, host, "GET", "/app/asserted"], { env: { ...process.env, ORIGIN_SECRET: SECRET } });
+    assert.equal(JSON.parse(py.stdout).sub, "oscar");
+    const cli = await run(path.join(ROOT, "target/debug/session-gate"), ["verify-assertion", assertion, "--host", host, "--method", "GET", "--path", "/app/asserted"], { env: { ...process.env, ORIGIN_SECRET: SECRET } });
+    assert.equal(JSON.parse(cli.stdout).sub, "oscar");
+
+    const [v, payload, tag] = assertion.split(".");
+    const forged = Buffer.from(JSON.stringify({ ...claims, sub: "admin" })).toString("base64url");
+    const refusals = [
+      [`${v}.${forged}.${tag}`, { host, method: "GET", path: "/app/asserted" }, /tag/],
+      [assertion, { host, method: "GET", path: "/app/asserted", now: claims.exp + 1 }, /expired/],
+      [assertion, { host, method: "POST", path: "/app/asserted" }, /method/],
+      [assertion, { host, method: "GET", path: "/admin" }, /path/],
+      [assertion, { host: "evil.example", method: "GET", path: "/app/asserted" }, /host/],
+      [`${v}.${payload}.${tag}`, { host, method: "GET", path: "/app/asserted", secret: "wrong-secret-wrong-secret-wrong-secret" }, /tag/],
+    ];
+    for (const [text, expect, message] of refusals) {
+      assert.throws(() => verifyAssertion(text, { secret: SECRET, ...expect }), message);
+      if (expect.now === undefined && expect.secret === undefined) {
+        await assert.rejects(
+          run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), text, expect.host, expect.method, expect.path], { env: { ...process.env, ORIGIN_SECRET: SECRET } }),
+          (e) => message.test(e.stderr),
+        );
+      }
+    }
+    // A public path without a session is asserted too, anonymously.
+    await get("/login");
+    const anon = origin.seen("/login").find((r) => r.method === "GET");
+    const anonClaims = verifyAssertion(anon.headers["x-session-assertion"], { secret: SECRET, host, method: "GET", path: "/login" });
+    assert.equal(anonClaims.sub, null);
+  });
+});
+
+describe("key rotation", () => {
+  let origin, oldKey, newKey;
+  const gates = [];
+  before(async () => {
+    origin = await startOrigin();
+    oldKey = await keygen("old");
+    newKey = await keygen("new");
+  });
+  after(async () => {
+    await Promise.all(gates.map((g) => g.stop()));
+    await origin?.close();
+  });
+  const mintWith = async (keys, sub) =>
+    (await run(path.join(ROOT, "target/debug/session-gate"), ["mint", "--sub", sub], { env: { ...process.env, SESSION_KEYS: keys } })).stdout.trim();
+
+  it("the first key signs, every key verifies, and a refresh re-signs with the signing key (both directions)", async () => {
+    const [promoted, added] = await Promise.all([
+      startGate({ name: "rot-promoted", vars: { ORIGIN_URL: origin.url }, secrets: { SESSION_KEYS: `${newKey},${oldKey}` } }),
+      startGate({ name: "rot-added", vars: { ORIGIN_URL: origin.url }, secrets: { SESSION_KEYS: `${oldKey},${newKey}` } }),
+    ]);
+    gates.push(promoted, added);
+    const oldCookie = await mintWith(oldKey, "alice");
+    const newCookie = await mintWith(newKey, "alice");
+    // New key promoted: an old-key cookie is accepted and re-signed with the new key.
+    const r1 = await promoted.fetch("/x", { headers: { cookie: `${COOKIE}=${oldCookie}` } });
+    assert.equal(r1.status, 200);
+    await r1.arrayBuffer();
+    const resigned = setCookies(r1)[COOKIE];
+    assert.ok(resigned.value.startsWith("v1.new."));
+    assert.equal(decode(resigned.value).sid, decode(oldCookie).sid, "same session, new signature");
+    // New key added second (not yet promoted): its cookies verify, and are re-signed with the old signer.
+    const r2 = await added.fetch("/x", { headers: { cookie: `${COOKIE}=${newCookie}` } });
+    assert.equal(r2.status, 200);
+    await r2.arrayBuffer();
+    assert.ok(setCookies(r2)[COOKIE].value.startsWith("v1.old."));
+  });
+
+  it("a key taken out of SESSION_KEYS kills its cookies", async () => {
+    const retired = await startGate({ name: "rot-retired", vars: { ORIGIN_URL: origin.url }, secrets: { SESSION_KEYS: newKey } });
+    gates.push(retired);
+    const oldCookie = await mintWith(oldKey, "alice");
+    const res = await retired.fetch("/x", { headers: { cookie: `${COOKIE}=${oldCookie}` } });
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).reason, "invalid");
+    const ok = await retired.fetch("/x", { headers: { cookie: `${COOKIE}=${await mintWith(newKey, "alice")}` } });
+    assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
+  });
+});
