@@ -33,7 +33,9 @@ test-wasm:
 	cargo test --target wasm32-unknown-unknown --test vectors --test core_wasm
 
 test-e2e: build cli
-	node --test --test-concurrency=1 tests/e2e/
+	rm -rf tests/e2e/.state
+	node --test --test-concurrency=1 tests/e2e/*.test.mjs
+	node --test tests/e2e/logs.check.mjs
 
 ## Formatting and lints, as CI runs them.
 lint:

@@ -394,7 +394,38 @@ impl Gate {
                 log.reason = Some(format!("public/{}", no.reason()));
                 self.forward(inbound, None, clear, log, now)
             }
+            Err(_) if Self::is_preflight(&inbound) => {
+                Verdict::Reply(Box::new(Self::preflight_reply(&inbound)))
+            }
             Err(no) => Verdict::Reply(Box::new(self.unauthenticated(&inbound, no))),
+        }
+    }
+
+    /// A CORS preflight: `OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`. Browsers never send cookies with one.
+    fn is_preflight(inbound: &Inbound) -> bool {
+        inbound.is_method("OPTIONS")
+            && inbound.header("origin").is_some()
+            && inbound.header("access-control-request-method").is_some()
+    }
+
+    /// Preflights to protected paths are answered by the gate, never
+    /// forwarded, and grant nothing: 204 without any `Access-Control-Allow-*`
+    /// header, so browsers refuse cross-origin calls to protected paths (the
+    /// session cookie is `SameSite=Lax` and those calls could not carry it
+    /// anyway). Preflights to public paths are forwarded like any request.
+    fn preflight_reply(inbound: &Inbound) -> Reply {
+        let mut log = inbound.log("preflight");
+        log.status = 204;
+        Reply {
+            status: 204,
+            headers: vec![
+                ("cache-control".into(), "no-store".into()),
+                ("vary".into(), "Origin".into()),
+            ],
+            body: String::new(),
+            kv_writes: Vec::new(),
+            log,
         }
     }
 

