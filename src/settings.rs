@@ -27,6 +27,26 @@ pub const MAX_REVOCATION_CACHE: u64 = 300;
 /// Shortest accepted `ORIGIN_SECRET`, in bytes.
 pub const MIN_ORIGIN_SECRET: usize = 32;
 
+/// The name of every setting [`Settings::from_lookup`] reads. The Worker
+/// adapter fingerprints exactly these to notice when the settings changed.
+pub const NAMES: &[&str] = &[
+    "SESSION_KEYS",
+    "ORIGIN_URL",
+    "COOKIE_NAME",
+    "IDLE_TIMEOUT",
+    "ABSOLUTE_TIMEOUT",
+    "REFRESH_INTERVAL",
+    "CLOCK_SKEW",
+    "PUBLIC_PATHS",
+    "LOGIN_PATH",
+    "SESSION_PARAMS",
+    "REFERRER_POLICY",
+    "REVOCATION_CACHE",
+    "KV_FAILURE",
+    "CSRF",
+    "ORIGIN_SECRET",
+];
+
 const REFERRER_POLICIES: &[&str] = &[
     "no-referrer",
     "no-referrer-when-downgrade",
@@ -417,6 +437,22 @@ mod tests {
 
     fn err(pairs: &[(&str, &str)]) -> &'static str {
         parse(pairs).unwrap_err().setting
+    }
+
+    #[test]
+    fn names_lists_exactly_the_settings_read() {
+        let read = std::cell::RefCell::new(Vec::new());
+        Settings::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            (name == "SESSION_KEYS").then(|| KEYS.to_owned())
+        })
+        .unwrap();
+        let mut read = read.into_inner();
+        read.sort();
+        read.dedup();
+        let mut names: Vec<String> = NAMES.iter().map(|n| n.to_string()).collect();
+        names.sort();
+        assert_eq!(read, names);
     }
 
     #[test]
