@@ -4,16 +4,18 @@
 //! header and body comes from [`crate::gate::Gate`].
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 use worker::{
     console_log, event, js_sys, web_sys, Context, Env, Fetch, KvStore, Request, Response,
 };
+use zeroize::Zeroizing;
 
 use crate::gate::Gate;
 use crate::log::LogRecord;
 use crate::revocation::{Lookup, LookupFailed, RevocationCache};
-use crate::settings::Settings;
+use crate::settings::{self, Settings};
 use crate::verdict::{
     Evaluation, Forward, KvWrite, Reply, RequestParts, RevocationLookups, Verdict,
 };
@@ -25,6 +27,53 @@ const KV_CACHE_TTL: u64 = 30;
 
 thread_local! {
     static CACHE: RefCell<RevocationCache> = RefCell::new(RevocationCache::new());
+    /// The gate built from the settings, beside the fingerprint of the raw
+    /// settings it was built from: parsing the settings (key ring, keyed MAC
+    /// states, paths) once per isolate instead of once per request.
+    static GATE: RefCell<Option<(Zeroizing<String>, Rc<Gate>)>> = const { RefCell::new(None) };
+    /// `settings::NAMES` as a JavaScript array, built once.
+    static SETTING_NAMES: js_sys::Array =
+        settings::NAMES.iter().map(|n| JsValue::from_str(n)).collect();
+}
+
+/// The raw settings in one call: `JSON.stringify(env, NAMES)` reads each
+/// named setting with [[Get]], as [`read_setting`] does, and nothing else.
+/// It holds secrets, so it is wiped when dropped. `None` when JSON cannot
+/// represent a value (a BigInt); the settings are then parsed every time.
+fn settings_fingerprint(env: &Env) -> Option<Zeroizing<String>> {
+    SETTING_NAMES.with(|names| {
+        js_sys::JSON::stringify_with_replacer(env.as_ref(), names.as_ref())
+            .ok()?
+            .as_string()
+            .map(Zeroizing::new)
+    })
+}
+
+/// The gate for these settings: the cached one while the fingerprint of the
+/// raw settings is unchanged, else a new one (cached when the settings are
+/// valid). Values JSON cannot tell apart (`null`, `NaN`, a function) could
+/// only be confused if the environment changed between such values within
+/// one isolate, which the runtime never does.
+fn gate_for(env: &Env) -> Result<Rc<Gate>, settings::SettingError> {
+    let fingerprint = settings_fingerprint(env);
+    if let Some(fp) = &fingerprint {
+        let cached = GATE.with(|g| {
+            g.borrow()
+                .as_ref()
+                .filter(|(known, _)| known == fp)
+                .map(|(_, gate)| Rc::clone(gate))
+        });
+        if let Some(gate) = cached {
+            return Ok(gate);
+        }
+    }
+    let gate = Rc::new(Gate::new(Settings::from_lookup(|name| {
+        read_setting(env, name)
+    })?));
+    if let Some(fp) = fingerprint {
+        GATE.with(|g| *g.borrow_mut() = Some((fp, Rc::clone(&gate))));
+    }
+    Ok(gate)
 }
 
 /// A setting as a string. wrangler `[vars]` may hold numbers or booleans;
@@ -180,8 +229,8 @@ fn reply_or_500(reply: &Reply) -> Response {
 
 async fn handle(request: &Request, env: &Env, now: u64) -> (Response, LogRecord) {
     let method = request.inner().method();
-    let settings = match Settings::from_lookup(|name| read_setting(env, name)) {
-        Ok(s) => s,
+    let gate = match gate_for(env) {
+        Ok(g) => g,
         Err(e) => {
             let reply = Gate::misconfigured(&method, e.to_string());
             return (reply_or_500(&reply), reply.log);
@@ -191,8 +240,7 @@ async fn handle(request: &Request, env: &Env, now: u64) -> (Response, LogRecord)
         let reply = Gate::misconfigured(&method, format!("{KV_BINDING}: KV binding is missing"));
         return (reply_or_500(&reply), reply.log);
     };
-    let ttl_ms = settings.revocation_cache_ms;
-    let gate = Gate::new(settings);
+    let ttl_ms = gate.settings().revocation_cache_ms;
     let headers = header_list(request.headers());
     let url = request.inner().url();
     let parts = RequestParts {
