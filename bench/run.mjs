@@ -1,0 +1,334 @@
+// The end-to-end benchmark behind `make bench` (scripts/bench.sh runs it
+// after the microbenchmarks and the build).
+//
+// Three Workers, each served by its own workerd process (the binary wrangler
+// ships, run directly: no wrangler, no miniflare proxy in the request path),
+// stand in front of the same loopback origin (examples/bench_origin.rs):
+//
+//   pass-through  bench/passthrough.js: forwards, checks nothing
+//   gate          build/index.js + build/index_bg.wasm: session-gate itself
+//   peer          bench/peer.js: the same cookie check in JavaScript/WebCrypto
+//
+// Each has the REVOCATIONS KV binding, served by bench/kv.js (an in-memory
+// namespace speaking workerd's KV protocol) inside the same workerd process.
+// wrk drives each with valid, invalid and missing cookies at a fixed
+// concurrency, in rounds whose order rotates, and the medians go into a table
+// with the gate's ratios to the other two. CPU time per request is the
+// workerd process's user+system time from /proc divided by the requests it
+// served. A last run sends BENCH_MIXED_REQUESTS mixed valid and invalid
+// requests to the gate and reports its RSS before and after.
+//
+// Everything listens on 127.0.0.1; every run is bounded in time.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+
+import {
+  BENCH, CF_BLOB, CLI, CONNECTIONS, COOKIE, MIXED, MIXED_CHUNK, ONLY, ORIGIN_BIN, OUT, ROOT, ROUNDS, SECONDS, WARMUP,
+  WORKERD, log, measure, median, memory, runWrk, sleep, startOrigin, startWorker,
+} from "./lib.mjs";
+
+function mint(keys, args = []) {
+  return execFileSync(CLI, ["mint", "--sub", "alice", ...args], { env: { ...process.env, SESSION_KEYS: keys } }).toString().trim();
+}
+
+function tamper(cookie) {
+  const i = cookie.length - 10;
+  return cookie.slice(0, i) + (cookie[i] === "A" ? "B" : "A") + cookie.slice(i + 1);
+}
+
+async function expectStatus(worker, cookie, status, body) {
+  const headers = { "cf-blob": CF_BLOB, accept: "application/json" };
+  if (cookie) headers.cookie = `${COOKIE}=${cookie}`;
+  const res = await fetch(`${worker.url}/check`, { headers, redirect: "manual" });
+  const text = await res.text();
+  if (res.status !== status || (body && !text.includes(body))) {
+    throw new Error(`${worker.name}: expected ${status} ${body ?? ""}, got ${res.status} ${text}`);
+  }
+}
+
+function fmt(n, digits = 0) {
+  return Number(n).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+async function e2e(report) {
+  const origin = await startOrigin();
+  const keys = `k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+  const settings = { SESSION_KEYS: keys, ORIGIN_URL: origin.url, REFRESH_INTERVAL: "600" };
+  const valid = mint(keys);
+  const invalid = tamper(valid);
+  const workers = [
+    await startWorker("pass-through", { modules: [["worker.js", path.join(BENCH, "passthrough.js")]], bindings: { ORIGIN_URL: origin.url } }),
+    await startWorker("gate", {
+      modules: [["index.js", path.join(ROOT, "build", "index.js")], ["index_bg.wasm", path.join(ROOT, "build", "index_bg.wasm")]],
+      bindings: settings,
+    }),
+    await startWorker("peer", { modules: [["worker.js", path.join(BENCH, "peer.js")]], bindings: settings }),
+  ];
+  const [pass, gate, peer] = workers;
+  // BENCH_COMPARE=<dir>: another build of the gate (index.js and
+  // index_bg.wasm, e.g. a copy of build/ from another branch) runs beside
+  // the others, for before/after comparisons in one run.
+  if (process.env.BENCH_COMPARE) {
+    const dir = path.resolve(process.env.BENCH_COMPARE);
+    workers.push(await startWorker(`gate@${path.basename(dir)}`, {
+      modules: [["index.js", path.join(dir, "index.js")], ["index_bg.wasm", path.join(dir, "index_bg.wasm")]],
+      bindings: settings,
+    }));
+  }
+  const kinds = [
+    ["valid", valid],
+    ["invalid", invalid],
+    ["missing", null],
+  ];
+
+  // Every worker answers as it should before anything is timed.
+  for (const kind of kinds) await expectStatus(pass, kind[1], 200, "benchmark origin");
+  for (const w of workers.filter((w) => w !== pass)) {
+    const before = (await origin.stats()).identified;
+    await expectStatus(w, valid, 200, "benchmark origin");
+    if ((await origin.stats()).identified !== before + 1) throw new Error(`${w.name}: no identity header at the origin`);
+    await expectStatus(w, invalid, 401, '"reason":"invalid"');
+    await expectStatus(w, null, 401, '"reason":"missing"');
+  }
+  const startRss = Object.fromEntries(workers.map((w) => [w.name, memory(w.pid).rss]));
+
+  log(`warm-up: ${WARMUP}s per worker and cookie`);
+  for (const w of workers) for (const [, cookie] of kinds) measure(w, cookie, WARMUP);
+
+  const samples = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [kind, cookie] of kinds) {
+      const order = workers.map((_, i) => workers[(i + round) % workers.length]);
+      for (const w of order) {
+        const m = measure(w, cookie, SECONDS);
+        (samples[`${kind}/${w.name}`] ??= []).push(m);
+        log(`round ${round + 1} ${kind.padEnd(7)} ${w.name.padEnd(12)} ${fmt(m.rps)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  ${m.cpuUs.toFixed(0)} µs CPU/req  errors ${m.errors}`);
+      }
+    }
+  }
+  const med = {};
+  for (const [key, list] of Object.entries(samples)) {
+    med[key] = {
+      rps: median(list.map((m) => m.rps)),
+      p50: median(list.map((m) => m.p50)),
+      p99: median(list.map((m) => m.p99)),
+      cpuUs: median(list.map((m) => m.cpuUs)),
+      errors: list.reduce((a, m) => a + m.errors, 0),
+      requests: list.reduce((a, m) => a + m.requests, 0),
+    };
+  }
+
+  // Memory: the gate under BENCH_MIXED_REQUESTS mixed valid/invalid
+  // requests, in wrk runs of MIXED_CHUNK seconds until there were enough.
+  log(`memory: ${MIXED} mixed requests to the gate`);
+  const rssBefore = memory(gate.pid);
+  const mixed = { requests: 0, ok: 0, denied: 0, other: 0, connect: 0, read: 0, write: 0, timeout: 0 };
+  const trend = [];
+  let originAgrees = true;
+  let reachedOrigin = 0;
+  while (mixed.requests < MIXED) {
+    const identifiedBefore = (await origin.stats()).identified;
+    const chunk = runWrk(gate.url, {
+      seconds: MIXED_CHUNK,
+      script: "mixed.lua",
+      extraEnv: { BENCH_VALID_COOKIE: valid, BENCH_INVALID_COOKIE: invalid, BENCH_CF_BLOB: CF_BLOB },
+    });
+    for (const k of Object.keys(mixed)) mixed[k] += chunk[k];
+    const reached = (await origin.stats()).identified - identifiedBefore;
+    reachedOrigin += reached;
+    // A request in flight when wrk stops may reach the origin without its
+    // response being counted: at most one per connection.
+    originAgrees &&= reached >= chunk.ok && reached <= chunk.ok + CONNECTIONS;
+    trend.push(memory(gate.pid).rss);
+    log(`memory: ${fmt(mixed.requests)} requests, RSS ${(trend.at(-1) / 1024).toFixed(1)} MB`);
+  }
+  await sleep(500);
+  const rssAfter = memory(gate.pid);
+  const mixedErrors = mixed.connect + mixed.read + mixed.write + mixed.timeout + mixed.other;
+  const logLines = fs.readFileSync(gate.logFile, "utf8").split("\n").filter((l) => l.startsWith('{"event"')).length;
+  for (const w of workers) w.stop();
+
+  const wv = execFileSync(WORKERD, ["--version"]).toString().trim();
+  const rows = [];
+  rows.push(`### End to end: ${wv}, wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS} s per cell (medians)`);
+  rows.push("");
+  rows.push("| cookie | worker | req/s | p50 ms | p99 ms | CPU µs/req | requests | errors |");
+  rows.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const [kind] of kinds) {
+    for (const w of workers) {
+      const m = med[`${kind}/${w.name}`];
+      rows.push(`| ${kind} | ${w.name} | ${fmt(m.rps)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${fmt(m.cpuUs)} | ${fmt(m.requests)} | ${m.errors} |`);
+    }
+  }
+  rows.push("");
+  rows.push("Ratios of the medians (throughput: higher is better for the gate; latency and CPU: lower is better):");
+  rows.push("");
+  rows.push("| cookie | req/s gate/pass-through | req/s gate/peer | p50 gate/pass-through | p50 gate/peer | p99 gate/pass-through | p99 gate/peer | CPU gate/pass-through | CPU gate/peer |");
+  rows.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const ratios = {};
+  for (const [kind] of kinds) {
+    const g = med[`${kind}/gate`];
+    const p = med[`${kind}/pass-through`];
+    const q = med[`${kind}/peer`];
+    const r = (a, b) => (a / b).toFixed(2);
+    ratios[kind] = { rpsPass: g.rps / p.rps, rpsPeer: g.rps / q.rps, cpuPass: g.cpuUs / p.cpuUs, cpuPeer: g.cpuUs / q.cpuUs };
+    rows.push(`| ${kind} | ${r(g.rps, p.rps)} | ${r(g.rps, q.rps)} | ${r(g.p50, p.p50)} | ${r(g.p50, q.p50)} | ${r(g.p99, p.p99)} | ${r(g.p99, q.p99)} | ${r(g.cpuUs, p.cpuUs)} | ${r(g.cpuUs, q.cpuUs)} |`);
+  }
+  rows.push("");
+  rows.push("Startup (workerd spawn to first response; one sample each, noisy): " +
+    workers.map((w) => `${w.name} ${w.firstResponseMs.toFixed(0)} ms`).join(", ") + ".");
+  rows.push("");
+  rows.push(`### Memory: the gate's workerd under ${fmt(mixed.requests)} mixed requests (valid and invalid alternating)`);
+  rows.push("");
+  rows.push("| RSS at start | RSS before | RSS after | change | peak (VmHWM) | 200 | 401 | other statuses | socket errors | reached the origin |");
+  rows.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
+  rows.push(`| ${mb(startRss.gate)} | ${mb(rssBefore.rss)} | ${mb(rssAfter.rss)} | ${((rssAfter.rss - rssBefore.rss) / 1024).toFixed(1)} MB | ${mb(rssAfter.hwm)} | ${fmt(mixed.ok)} | ${fmt(mixed.denied)} | ${mixed.other} | ${mixed.connect + mixed.read + mixed.write + mixed.timeout} | ${fmt(reachedOrigin)} |`);
+  rows.push("");
+  rows.push(`RSS after each ${MIXED_CHUNK}-second wrk run: ${trend.map((kb) => (kb / 1024).toFixed(1)).join(", ")} MB.`);
+  rows.push("");
+  rows.push(`RSS at start of the other workers: ${workers.filter((w) => w !== gate).map((w) => `${w.name} ${mb(startRss[w.name])}`).join(", ")}. ` +
+    `The gate wrote ${fmt(logLines)} log lines in all.`);
+  report.push(...rows, "");
+  return {
+    med,
+    ratios,
+    memory: { start: startRss.gate, before: rssBefore.rss, after: rssAfter.rss, hwm: rssAfter.hwm },
+    mixedErrors,
+    originAgrees,
+    mixed,
+  };
+}
+
+function micro(report) {
+  const dir = path.join(ROOT, "target", "criterion");
+  const get = (id) => {
+    const file = path.join(dir, id, "new", "estimates.json");
+    if (!fs.existsSync(file)) return null;
+    return JSON.parse(fs.readFileSync(file, "utf8")).median.point_estimate;
+  };
+  const floor = get("cookie/hmac_floor");
+  if (floor === null) {
+    report.push("### Microbenchmarks: not run (no criterion results in target/criterion)", "");
+    return null;
+  }
+  const rows = [
+    "### Microbenchmarks (criterion, native, thread CPU time, medians)",
+    "",
+    "| benchmark | what | ns | ratio to the floor |",
+    "| --- | --- | ---: | ---: |",
+  ];
+  const items = [
+    ["cookie/hmac_floor", "HMAC-SHA256 of the tagged bytes, pre-keyed state (the floor)"],
+    ["cookie/hmac_keyed_per_call", "the same HMAC, keyed on every call"],
+    ["cookie/verify_valid", "verify a valid cookie: parse, tag, claims, time policy"],
+    ["cookie/verify_bad_tag", "refuse a cookie with a wrong tag"],
+    ["cookie/mint", "mint a cookie: canonical JSON, base64url, tag"],
+    ["request/valid", "the core's whole decision for a request with a valid cookie"],
+    ["request/missing", "the core's whole decision for a request without a cookie"],
+  ];
+  const out = {};
+  for (const [id, what] of items) {
+    const ns = get(id);
+    if (ns === null) continue;
+    out[id] = ns;
+    rows.push(`| \`${id}\` | ${what} | ${fmt(ns)} | ${(ns / floor).toFixed(2)} |`);
+  }
+  report.push(...rows, "");
+  return out;
+}
+
+function size(report) {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "session-gate-dry-run-"));
+  const out = execFileSync(path.join(ROOT, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  }).toString();
+  const upload = /Total Upload: ([\d.]+ KiB) \/ gzip: ([\d.]+ KiB)/.exec(out);
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const wasm = fs.readFileSync(path.join(ROOT, "build", "index_bg.wasm"));
+  const js = fs.readFileSync(path.join(ROOT, "build", "index.js"));
+  const gz = (b) => zlib.gzipSync(b, { level: 9 }).length;
+  const rows = [
+    "### Size",
+    "",
+    "| what | raw | gzip -9 |",
+    "| --- | ---: | ---: |",
+    `| \`wrangler deploy --dry-run\` total upload | ${upload?.[1] ?? "?"} | ${upload?.[2] ?? "?"} (wrangler's gzip) |`,
+    `| build/index_bg.wasm | ${fmt(wasm.length)} B | ${fmt(gz(wasm))} B |`,
+    `| build/index.js | ${fmt(js.length)} B | ${fmt(gz(js))} B |`,
+    "",
+  ];
+  // What dominates: twiggy on the shipped module, grouped by crate.
+  try {
+    const json = JSON.parse(execFileSync("twiggy", ["top", "-n", "100000", "-f", "json", path.join(ROOT, "build", "index_bg.wasm")], { maxBuffer: 1 << 26 }).toString());
+    const groups = new Map();
+    for (const item of json) {
+      const name = item.name;
+      let crate;
+      if (/^(data segment|custom section|"function names"|import |export |table|elem|type\[|global\[|memory)/.test(name) || name.startsWith('"')) {
+        crate = /^data segment/.test(name) ? "data segments (string constants, tables)" : name.replace(/\[\d+\]$/, "");
+      } else {
+        const m = /^<?(?:&(?:mut )?)?([A-Za-z_][A-Za-z0-9_]*)/.exec(name.replace(/^<\w+ as /, "<"));
+        crate = m ? m[1] : "other";
+        if (/^code\[\d+\]$/.test(name)) crate = "unnamed code";
+      }
+      groups.set(crate, (groups.get(crate) ?? 0) + item.shallow_size);
+    }
+    const total = wasm.length;
+    const top = [...groups.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14);
+    rows.push("What the wasm holds (twiggy, shallow bytes grouped by crate or section):", "");
+    rows.push("| crate or section | bytes | share |", "| --- | ---: | ---: |");
+    for (const [crate, bytes] of top) rows.push(`| ${crate} | ${fmt(bytes)} | ${((bytes / total) * 100).toFixed(1)}% |`);
+    rows.push("");
+    const items = json.filter((i) => !/^data segment|^custom section|^"/.test(i.name)).slice(0, 8);
+    rows.push("Largest functions:", "");
+    rows.push("| function | bytes |", "| --- | ---: |");
+    for (const i of items) rows.push(`| \`${i.name.replace(/::h[0-9a-f]{16}$/, "").replace(/\|/g, "\\|").slice(0, 110)}\` | ${fmt(i.shallow_size)} |`);
+    rows.push("");
+  } catch (e) {
+    rows.push(`(twiggy unavailable: ${e.message.split("\n")[0]})`, "");
+  }
+  report.push(...rows);
+  return { upload: upload?.slice(1), wasm: wasm.length, wasmGz: gz(wasm) };
+}
+
+async function main() {
+  for (const [what, file] of [["workerd", WORKERD], ["the origin", ORIGIN_BIN], ["the CLI", CLI], ["the gate", path.join(ROOT, "build", "index_bg.wasm")]]) {
+    if (!fs.existsSync(file)) throw new Error(`${what} is missing (${file}); run make bench`);
+  }
+  const report = [];
+  const when = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "?";
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  report.push(`## session-gate benchmark results`, "");
+  report.push(`${when}; ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}; load average at start ${load}.`, "");
+  let microResult = null;
+  if (!ONLY || ONLY === "micro") microResult = micro(report);
+  let e2eResult = null;
+  if (!ONLY || ONLY === "e2e") e2eResult = await e2e(report);
+  let sizeResult = null;
+  if (!ONLY || ONLY === "size") sizeResult = size(report);
+  report.push(`Reproduce: \`make bench\` (knobs: BENCH_SECONDS=${SECONDS} BENCH_ROUNDS=${ROUNDS} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_MIXED_REQUESTS=${MIXED}).`, "");
+  const text = report.join("\n");
+  fs.writeFileSync(OUT, text);
+  fs.writeFileSync(OUT.replace(/\.md$/, ".json"), JSON.stringify({ when, micro: microResult, e2e: e2eResult, size: sizeResult }, null, 2) + "\n");
+  console.log(text);
+  if (e2eResult && (e2eResult.mixedErrors !== 0 || !e2eResult.originAgrees)) {
+    throw new Error(`the memory run had errors (${e2eResult.mixedErrors}) or the origin disagrees with the responses`);
+  }
+  const e2eErrors = e2eResult ? Object.values(e2eResult.med).reduce((a, m) => a + m.errors, 0) : 0;
+  if (e2eErrors) throw new Error(`${e2eErrors} socket errors during the timed runs`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e.stack ?? e);
+    process.exit(1);
+  },
+);
