@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
+use worker::worker_sys::ext::RequestExt as _;
 use worker::{
     console_log, event, js_sys, web_sys, Context, Env, Fetch, KvStore, Request, Response,
 };
@@ -274,9 +275,11 @@ async fn handle(request: &Request, env: &Env, now: u64) -> (Response, LogRecord)
 async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let now = worker::Date::now().as_millis();
     let (response, mut log) = handle(&request, &env, now).await;
-    if let Some(cf) = request.cf() {
-        log.colo = Some(cf.colo());
-        log.country = cf.country();
+    // `Cf::colo` unwraps, and a runtime may omit `colo` (plain workerd
+    // does): read both fields without panicking.
+    if let Some(cf) = request.inner().cf() {
+        log.colo = cf.colo().ok();
+        log.country = cf.country().ok().flatten();
     }
     console_log!("{}", log.to_json());
     Ok(response)
