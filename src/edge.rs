@@ -1,16 +1,20 @@
-//! The Worker adapter: turns a `worker::Request` into [`RequestParts`], reads
-//! the clock, performs the KV reads and writes and the origin fetch, and
+//! The Worker adapter: turns the runtime's `Request` into [`RequestParts`],
+//! reads the clock, performs the KV reads and writes and the origin fetch, and
 //! applies the core's verdict. It holds no policy: every decision, status,
 //! header and body comes from [`crate::gate::Gate`].
+//!
+//! It works on the runtime's own `Request` and `Response` objects
+//! (`web_sys`), not on workers-rs' wrappers: converting to and from those
+//! rebuilds each `Response` once more and reads every field through another
+//! call into JavaScript, on every request.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast as _, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::ext::RequestExt as _;
-use worker::{
-    console_log, event, js_sys, web_sys, Context, Env, Fetch, KvStore, Request, Response,
-};
+use worker::{console_log, event, js_sys, web_sys, Context, Env, KvStore};
 use zeroize::Zeroizing;
 
 use crate::gate::Gate;
@@ -99,7 +103,8 @@ fn read_setting(env: &Env, name: &str) -> Option<String> {
     Some("(not a string)".to_owned())
 }
 
-fn header_list(headers: &worker::Headers) -> Vec<(String, String)> {
+fn header_list(headers: web_sys::Headers) -> Vec<(String, String)> {
+    let headers = worker::Headers(headers);
     let mut list: Vec<(String, String)> = headers
         .entries()
         .filter(|(name, _)| name != "set-cookie")
@@ -118,12 +123,12 @@ fn js_headers(list: &[(String, String)]) -> Result<web_sys::Headers, JsValue> {
     Ok(headers)
 }
 
-fn reply_response(reply: &Reply) -> worker::Result<Response> {
+fn reply_response(reply: &Reply) -> Result<web_sys::Response, JsValue> {
     let init = web_sys::ResponseInit::new();
     init.set_status(reply.status);
     init.set_headers(&js_headers(&reply.headers)?.into());
     let body = (!reply.body.is_empty()).then_some(reply.body.as_str());
-    Ok(web_sys::Response::new_with_opt_str_and_init(body, &init)?.into())
+    web_sys::Response::new_with_opt_str_and_init(body, &init)
 }
 
 async fn read_key(kv: &KvStore, key: &str, now: u64, ttl_ms: u64) -> Lookup {
@@ -156,43 +161,42 @@ async fn write_key(kv: &KvStore, write: &KvWrite, now: u64) -> bool {
     ok
 }
 
-async fn forward(request: &Request, fwd: &Forward) -> Result<web_sys::Response, JsValue> {
+async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::Response, JsValue> {
     let init = web_sys::RequestInit::new();
     init.set_method(&fwd.method);
     init.set_headers(&js_headers(&fwd.headers)?.into());
     init.set_redirect(web_sys::RequestRedirect::Manual);
     // The body streams through untouched and unbuffered.
-    if let Some(body) = request.inner().body() {
+    if let Some(body) = request.body() {
         init.set_body(&body.into());
     }
     let outbound = web_sys::Request::new_with_str_and_init(&fwd.url, &init)?;
-    let response = Fetch::Request(outbound.into())
-        .send()
-        .await
-        .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    Ok(response.into())
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    JsFuture::from(global.fetch_with_request(&outbound))
+        .await?
+        .dyn_into()
 }
 
 async fn apply_forward(
     gate: &Gate,
     kv: &KvStore,
-    request: &Request,
+    request: &web_sys::Request,
     mut fwd: Forward,
     now: u64,
-) -> (Response, LogRecord) {
+) -> Result<(web_sys::Response, LogRecord), JsValue> {
     let upstream = match forward(request, &fwd).await {
         Ok(r) => r,
         Err(_) => {
             let reply = Gate::bad_gateway(&fwd);
-            return (reply_or_500(&reply), reply.log);
+            return Ok((reply_or_500(&reply)?, reply.log));
         }
     };
     fwd.log.status = upstream.status();
     // A WebSocket upgrade cannot be rebuilt; it passes as the origin sent it.
     if upstream.status() == 101 {
-        return (upstream.into(), fwd.log);
+        return Ok((upstream, fwd.log));
     }
-    let origin_headers = header_list(&worker::Headers(upstream.headers()));
+    let origin_headers = header_list(upstream.headers());
     let mut fresh_sid = || {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).ok().map(|()| bytes)
@@ -213,37 +217,45 @@ async fn apply_forward(
         web_sys::Response::new_with_opt_readable_stream_and_init(upstream.body().as_ref(), &init)
     })();
     match built {
-        Ok(r) => (r.into(), fwd.log),
+        Ok(r) => Ok((r, fwd.log)),
         Err(_) => {
             let reply = Gate::bad_gateway(&fwd);
-            (reply_or_500(&reply), reply.log)
+            Ok((reply_or_500(&reply)?, reply.log))
         }
     }
 }
 
-fn reply_or_500(reply: &Reply) -> Response {
-    reply_response(reply).unwrap_or_else(|_| {
-        Response::error("Internal Server Error", 500)
-            .unwrap_or_else(|_| Response::empty().expect("empty response"))
+/// The reply as a `Response`, or a plain 500 if it cannot be built. `Err`
+/// only when no `Response` can be built at all; the runtime glue then
+/// answers 500 itself.
+fn reply_or_500(reply: &Reply) -> Result<web_sys::Response, JsValue> {
+    reply_response(reply).or_else(|_| {
+        let init = web_sys::ResponseInit::new();
+        init.set_status(500);
+        web_sys::Response::new_with_opt_str_and_init(Some("Internal Server Error"), &init)
     })
 }
 
-async fn handle(request: &Request, env: &Env, now: u64) -> (Response, LogRecord) {
-    let method = request.inner().method();
+async fn handle(
+    request: &web_sys::Request,
+    env: &Env,
+    now: u64,
+) -> Result<(web_sys::Response, LogRecord), JsValue> {
+    let method = request.method();
     let gate = match gate_for(env) {
         Ok(g) => g,
         Err(e) => {
             let reply = Gate::misconfigured(&method, e.to_string());
-            return (reply_or_500(&reply), reply.log);
+            return Ok((reply_or_500(&reply)?, reply.log));
         }
     };
     let Ok(kv) = env.kv(KV_BINDING) else {
         let reply = Gate::misconfigured(&method, format!("{KV_BINDING}: KV binding is missing"));
-        return (reply_or_500(&reply), reply.log);
+        return Ok((reply_or_500(&reply)?, reply.log));
     };
     let ttl_ms = gate.settings().revocation_cache_ms;
     let headers = header_list(request.headers());
-    let url = request.inner().url();
+    let url = request.url();
     let parts = RequestParts {
         method: &method,
         url: &url,
@@ -265,19 +277,23 @@ async fn handle(request: &Request, env: &Env, now: u64) -> (Response, LogRecord)
                     log.reason = Some("kv_write_failed".into());
                 }
             }
-            (reply_or_500(&reply), log)
+            Ok((reply_or_500(&reply)?, log))
         }
         Verdict::Forward(fwd) => apply_forward(&gate, &kv, request, *fwd, now).await,
     }
 }
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(
+    request: web_sys::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<web_sys::Response> {
     let now = worker::Date::now().as_millis();
-    let (response, mut log) = handle(&request, &env, now).await;
+    let (response, mut log) = handle(&request, &env, now).await?;
     // `Cf::colo` unwraps, and a runtime may omit `colo` (plain workerd
     // does): read both fields without panicking.
-    if let Some(cf) = request.inner().cf() {
+    if let Some(cf) = request.cf() {
         log.colo = cf.colo().ok();
         log.country = cf.country().ok().flatten();
     }
