@@ -14,7 +14,7 @@ use std::rc::Rc;
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::ext::RequestExt as _;
-use worker::{console_log, event, js_sys, web_sys, Context, Env, KvStore};
+use worker::{console_log, event, js_sys, web_sys, Context, Env};
 use zeroize::Zeroizing;
 
 use crate::gate::Gate;
@@ -36,6 +36,8 @@ thread_local! {
     /// settings it was built from: parsing the settings (key ring, keyed MAC
     /// states, paths) once per isolate instead of once per request.
     static GATE: RefCell<Option<(Zeroizing<String>, Rc<Gate>)>> = const { RefCell::new(None) };
+    /// The KV binding, beside the `env` object it was read from.
+    static KV: RefCell<Option<(JsValue, Rc<Kv>)>> = const { RefCell::new(None) };
     /// `settings::NAMES` as a JavaScript array, built once.
     static SETTING_NAMES: js_sys::Array =
         settings::NAMES.iter().map(|n| JsValue::from_str(n)).collect();
@@ -52,6 +54,92 @@ fn settings_fingerprint(env: &Env) -> Option<Zeroizing<String>> {
             .as_string()
             .map(Zeroizing::new)
     })
+}
+
+/// The `REVOCATIONS` namespace: the binding and its `get` and `put` methods,
+/// called directly. workers-rs' `KvStore` reads six properties to wrap a
+/// binding and serialises every options object through serde, which also
+/// links float formatting into the module.
+struct Kv {
+    binding: JsValue,
+    get: js_sys::Function,
+    put: js_sys::Function,
+    /// `{cacheTtl: KV_CACHE_TTL, type: "text"}`, built once.
+    get_options: JsValue,
+}
+
+impl Kv {
+    /// The binding in `env`; `None` when it is missing or not a namespace.
+    fn from_env(env: &Env) -> Option<Self> {
+        let binding = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(KV_BINDING)).ok()?;
+        let method = |name: &str| {
+            js_sys::Reflect::get(&binding, &JsValue::from_str(name))
+                .ok()?
+                .dyn_into::<js_sys::Function>()
+                .ok()
+        };
+        let get = method("get")?;
+        let put = method("put")?;
+        let get_options = js_sys::Object::new();
+        let cache_ttl = JsValue::from_f64(KV_CACHE_TTL as f64);
+        js_sys::Reflect::set(&get_options, &JsValue::from_str("cacheTtl"), &cache_ttl).ok()?;
+        js_sys::Reflect::set(&get_options, &JsValue::from_str("type"), &"text".into()).ok()?;
+        Some(Self {
+            binding,
+            get,
+            put,
+            get_options: get_options.into(),
+        })
+    }
+
+    /// `get(key, {cacheTtl, type: "text"})`: the value, `None` when absent.
+    async fn get(&self, key: &str) -> Result<Option<String>, JsValue> {
+        let promise: js_sys::Promise = self
+            .get
+            .call2(&self.binding, &JsValue::from_str(key), &self.get_options)?
+            .dyn_into()?;
+        let value = JsFuture::from(promise).await?;
+        if value.is_null() || value.is_undefined() {
+            return Ok(None);
+        }
+        value.as_string().map(Some).ok_or(JsValue::NULL)
+    }
+
+    /// `put(key, value, {expirationTtl})`.
+    async fn put(&self, key: &str, value: &str, ttl_secs: Option<u64>) -> Result<(), JsValue> {
+        let options = js_sys::Object::new();
+        if let Some(ttl) = ttl_secs {
+            let ttl = JsValue::from_f64(ttl as f64);
+            js_sys::Reflect::set(&options, &JsValue::from_str("expirationTtl"), &ttl)?;
+        }
+        let promise: js_sys::Promise = self
+            .put
+            .call3(
+                &self.binding,
+                &JsValue::from_str(key),
+                &JsValue::from_str(value),
+                &options,
+            )?
+            .dyn_into()?;
+        JsFuture::from(promise).await.map(|_| ())
+    }
+}
+
+/// The `REVOCATIONS` binding of this `env`; `None` when it is missing.
+fn kv_for(env: &Env) -> Option<Rc<Kv>> {
+    let env_js: &JsValue = env.as_ref();
+    let cached = KV.with(|k| {
+        k.borrow()
+            .as_ref()
+            .filter(|(known, _)| js_sys::Object::is(known, env_js))
+            .map(|(_, kv)| Rc::clone(kv))
+    });
+    if cached.is_some() {
+        return cached;
+    }
+    let kv = Rc::new(Kv::from_env(env)?);
+    KV.with(|k| *k.borrow_mut() = Some((env_js.clone(), Rc::clone(&kv))));
+    Some(kv)
 }
 
 /// The gate for these settings: the cached one while the fingerprint of the
@@ -103,7 +191,41 @@ fn read_setting(env: &Env, name: &str) -> Option<String> {
     Some("(not a string)".to_owned())
 }
 
+/// Every header as `(name, value)`, names lowercase, `set-cookie` last.
+///
+/// Read in five calls into JavaScript, `Array.from(headers).flat().join("\0")`,
+/// instead of about six per header through the iterator: crossings between
+/// Wasm and JavaScript, not the parsing, are what a request costs here. The
+/// runtime yields each `Set-Cookie` as its own entry. Names and values never
+/// hold NUL (the Fetch standard refuses it); if one ever did, the count of
+/// parts would not match and the headers are read one by one instead.
 fn header_list(headers: web_sys::Headers) -> Vec<(String, String)> {
+    let entries = js_sys::Array::from(&headers);
+    let joined = String::from(entries.flat(1).join("\0"));
+    let count = entries.length() as usize;
+    let parts: Vec<&str> = if joined.is_empty() {
+        Vec::new()
+    } else {
+        joined.split('\0').collect()
+    };
+    if parts.len() != 2 * count {
+        return header_list_one_by_one(headers);
+    }
+    let mut list = Vec::with_capacity(count);
+    let mut cookies = Vec::new();
+    for pair in parts.chunks_exact(2) {
+        let entry = (pair[0].to_owned(), pair[1].to_owned());
+        if entry.0 == "set-cookie" {
+            cookies.push(entry);
+        } else {
+            list.push(entry);
+        }
+    }
+    list.extend(cookies);
+    list
+}
+
+fn header_list_one_by_one(headers: web_sys::Headers) -> Vec<(String, String)> {
     let headers = worker::Headers(headers);
     let mut list: Vec<(String, String)> = headers
         .entries()
@@ -131,28 +253,20 @@ fn reply_response(reply: &Reply) -> Result<web_sys::Response, JsValue> {
     web_sys::Response::new_with_opt_str_and_init(body, &init)
 }
 
-async fn read_key(kv: &KvStore, key: &str, now: u64, ttl_ms: u64) -> Lookup {
+async fn read_key(kv: &Kv, key: &str, now: u64, ttl_ms: u64) -> Lookup {
     if let Some(hit) = CACHE.with(|c| c.borrow().get(key, now, ttl_ms)) {
         return Ok(hit);
     }
-    let value = kv
-        .get(key)
-        .cache_ttl(KV_CACHE_TTL)
-        .text()
-        .await
-        .map_err(|_| LookupFailed)?;
+    let value = kv.get(key).await.map_err(|_| LookupFailed)?;
     CACHE.with(|c| c.borrow_mut().put(key, value.clone(), now));
     Ok(value)
 }
 
-async fn write_key(kv: &KvStore, write: &KvWrite, now: u64) -> bool {
-    let Ok(mut builder) = kv.put(&write.key, write.value.as_str()) else {
-        return false;
-    };
-    if let Some(ttl) = write.ttl_secs {
-        builder = builder.expiration_ttl(ttl);
-    }
-    let ok = builder.execute().await.is_ok();
+async fn write_key(kv: &Kv, write: &KvWrite, now: u64) -> bool {
+    let ok = kv
+        .put(&write.key, &write.value, write.ttl_secs)
+        .await
+        .is_ok();
     // Enforce at once in this isolate, whatever KV's propagation delay.
     CACHE.with(|c| {
         c.borrow_mut()
@@ -179,7 +293,7 @@ async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::R
 
 async fn apply_forward(
     gate: &Gate,
-    kv: &KvStore,
+    kv: &Kv,
     request: &web_sys::Request,
     mut fwd: Forward,
     now: u64,
@@ -249,7 +363,7 @@ async fn handle(
             return Ok((reply_or_500(&reply)?, reply.log));
         }
     };
-    let Ok(kv) = env.kv(KV_BINDING) else {
+    let Some(kv) = kv_for(env) else {
         let reply = Gate::misconfigured(&method, format!("{KV_BINDING}: KV binding is missing"));
         return Ok((reply_or_500(&reply)?, reply.log));
     };
