@@ -246,6 +246,9 @@ export default {
   async fetch(request, env) {
     const log = { event: "", method: "", path: "", status: 0 };
     const response = await handle(request, env, log);
+    // The same log line as the gate's, colo and country included.
+    log.colo = request.cf?.colo;
+    log.country = request.cf?.country;
     console.log(JSON.stringify(log));
     return response;
   },
