@@ -252,6 +252,17 @@ describe("the origin handshake", () => {
   });
 });
 
+describe("docs/origin.md", () => {
+  it("shows the two verifiers exactly as the suite runs them", async () => {
+    const fs = await import("node:fs");
+    const doc = fs.readFileSync(path.join(ROOT, "docs/origin.md"), "utf8");
+    for (const file of ["verify_assertion.mjs", "verify_assertion.py"]) {
+      const code = fs.readFileSync(path.join(ROOT, "docs/examples", file), "utf8").trimEnd();
+      assert.ok(doc.includes(code), `docs/origin.md holds docs/examples/${file} verbatim`);
+    }
+  });
+});
+
 describe("key rotation", () => {
   let origin, oldKey, newKey;
   const gates = [];
