@@ -30,7 +30,7 @@ test-native:
 	cargo test
 
 test-wasm:
-	cargo test --target wasm32-unknown-unknown --test vectors --test core_wasm
+	cargo test --target wasm32-unknown-unknown --test vectors --test core_wasm --test gate_flow
 
 test-e2e: build cli
 	rm -rf tests/e2e/.state
