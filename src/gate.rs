@@ -578,7 +578,7 @@ impl Gate {
             log.fingerprint = Some(live.session.claims().sid.fingerprint());
             log.sub = Some(live.session.claims().sub.clone());
         }
-        let reply = match (endpoint, get_like, inbound.is_method("POST")) {
+        let mut reply = match (endpoint, get_like, inbound.is_method("POST")) {
             ("health", true, _) => json_reply(
                 200,
                 serde_json::json!({
@@ -662,7 +662,6 @@ impl Gate {
             }
             _ => json_reply(404, serde_json::json!({"error": "not_found"}), log),
         };
-        let mut reply = reply;
         reply.log.status = reply.status;
         reply
     }
