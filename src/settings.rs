@@ -246,6 +246,18 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
+/// Parses `ORIGIN_SECRET`: its UTF-8 bytes, at least 32 of them, are the
+/// HMAC key of `X-Session-Assertion`.
+pub fn origin_secret(value: &str) -> Result<Key, SettingError> {
+    if value.len() < MIN_ORIGIN_SECRET {
+        return Err(bad(
+            "ORIGIN_SECRET",
+            format!("must be at least {MIN_ORIGIN_SECRET} bytes"),
+        ));
+    }
+    Key::new("origin", value.as_bytes()).ok_or_else(|| bad("ORIGIN_SECRET", "is not usable"))
+}
+
 impl Settings {
     /// Reads every setting through `get`. An unset or blank setting takes its
     /// default (or is an error when required).
@@ -360,18 +372,9 @@ impl Settings {
             Some("off") => false,
             Some(_) => return Err(bad("CSRF", "must be on or off")),
         };
-        let origin_secret = match get("ORIGIN_SECRET") {
-            None => None,
-            Some(secret) if secret.len() >= MIN_ORIGIN_SECRET => {
-                Key::new("origin", secret.as_bytes())
-            }
-            Some(_) => {
-                return Err(bad(
-                    "ORIGIN_SECRET",
-                    format!("must be at least {MIN_ORIGIN_SECRET} bytes"),
-                ))
-            }
-        };
+        let origin_secret = get("ORIGIN_SECRET")
+            .map(|v| origin_secret(&v))
+            .transpose()?;
 
         Ok(Self {
             keys,

@@ -202,7 +202,7 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate" } = {})
       if (iat !== undefined) args.push("--iat", String(iat));
       if (seen !== undefined) args.push("--seen", String(seen));
       if (roles !== undefined) args.push("--roles", roles);
-      const { stdout } = await run(CLI, args, { env: cliEnv });
+      const { stdout } = await run(CLI, args, { cwd: dir, env: cliEnv });
       rememberCookie(stdout.trim());
       return stdout.trim();
     },
