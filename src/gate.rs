@@ -13,7 +13,7 @@ use crate::headers::{
     find_session_cookie, is_hop_by_hop, is_identity_header, strip_session_cookie, CookieSearch,
 };
 use crate::log::LogRecord;
-use crate::path::normalize;
+use crate::path::{normalize, PathError};
 use crate::revocation::{self, Revocation};
 use crate::scrub::{scrub_path_params, scrub_query, scrub_url};
 use crate::session::{
@@ -205,17 +205,26 @@ impl Gate {
             log.status = 400;
             return done(text_reply(400, "Bad Request\n", log));
         };
+        let bad_path = |e: PathError| {
+            let mut log = LogRecord::new("bad_request", parts.method, None);
+            log.reason = Some(e.to_string());
+            log.status = 400;
+            done(text_reply(400, "Bad Request\n", log))
+        };
         let path = match normalize(raw_path) {
             Ok(p) => p.into_string(),
-            Err(e) => {
-                let mut log = LogRecord::new("bad_request", parts.method, None);
-                log.reason = Some(e.to_string());
-                log.status = 400;
-                return done(text_reply(400, "Bad Request\n", log));
-            }
+            Err(e) => return bad_path(e),
         };
         let params = &self.settings.session_params;
-        let scrubbed_path = scrub_path_params(&path, params);
+        // A `;name=value` that was a whole segment leaves an empty one behind
+        // (`/;sid=1/evil.com` would become `//evil.com`, a redirect to another
+        // host): the scrubbed path is normalised again, so the gate decides
+        // on, forwards and redirects to a path in normal form only.
+        let scrubbed_path = match scrub_path_params(&path, params).map(|p| normalize(&p)) {
+            None => None,
+            Some(Ok(p)) => Some(p.into_string()),
+            Some(Err(e)) => return bad_path(e),
+        };
         let scrubbed_query = scrub_query(raw_query, params);
         let had_session_param = scrubbed_path.is_some() || scrubbed_query.is_some();
         let inbound = Inbound {
