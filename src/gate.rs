@@ -347,12 +347,33 @@ impl Gate {
         ))
     }
 
+    /// Whether a request can change state at the origin, for the same-origin
+    /// check. SPEC 5.7 names POST, PUT, PATCH and DELETE; the gate checks
+    /// every method but the safe ones of RFC 9110 (GET, HEAD, OPTIONS,
+    /// TRACE), so WebDAV and unknown methods are covered too, and also
+    /// * a protocol upgrade (a WebSocket handshake is a GET that opens a
+    ///   two-way channel: cross-site WebSocket hijacking), and
+    /// * a method-override header (`X-HTTP-Method-Override`, `X-HTTP-Method`,
+    ///   `X-Method-Override`) naming anything but a safe method, which
+    ///   frameworks honour to turn a GET or POST into, say, a DELETE.
+    fn is_state_changing(inbound: &Inbound) -> bool {
+        const SAFE: [&str; 4] = ["GET", "HEAD", "OPTIONS", "TRACE"];
+        let safe = |m: &str| SAFE.iter().any(|s| s.eq_ignore_ascii_case(m.trim()));
+        !safe(&inbound.method)
+            || inbound.header("upgrade").is_some()
+            || [
+                "x-http-method-override",
+                "x-http-method",
+                "x-method-override",
+            ]
+            .iter()
+            .filter_map(|h| inbound.header(h))
+            .any(|m| !safe(m))
+    }
+
     /// Whether a state-changing request passes the same-origin check.
     fn csrf_ok(&self, inbound: &Inbound) -> bool {
-        let state_changing = ["POST", "PUT", "PATCH", "DELETE"]
-            .iter()
-            .any(|m| inbound.is_method(m));
-        if !self.settings.csrf || !state_changing {
+        if !self.settings.csrf || !Self::is_state_changing(inbound) {
             return true;
         }
         let site = inbound.header("sec-fetch-site").map(str::trim);

@@ -99,3 +99,74 @@ fn scrubbed_path_parameters_leave_no_empty_segment() {
         assert_eq!(f.log.path.as_deref(), Some(clean), "{path}");
     }
 }
+
+fn status(v: Verdict) -> u16 {
+    match v {
+        Verdict::Reply(r) => r.status,
+        Verdict::Forward(_) => 0,
+    }
+}
+
+/// The same-origin check covered only POST, PUT, PATCH and DELETE: a
+/// cross-site WebSocket handshake (cross-site WebSocket hijacking), an
+/// unsafe WebDAV method, or a GET that asks the origin to act as DELETE
+/// through a method-override header reached the origin with the victim's
+/// identity. Every method but the safe ones (GET, HEAD, OPTIONS, TRACE) is
+/// now checked, and so are upgrades and overrides.
+#[test]
+fn the_same_origin_check_covers_every_state_changing_request() {
+    let g = gate();
+    let cookie = session_cookie(&g);
+    let cross = [("origin", "https://evil.example")];
+    let site = [("sec-fetch-site", "same-site")];
+    let ws = [
+        ("upgrade", "websocket"),
+        ("connection", "Upgrade"),
+        ("sec-websocket-version", "13"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        let mut h = vec![("cookie", cookie.as_str())];
+        h.extend_from_slice(extra);
+        h
+    };
+    for (method, extra) in [
+        ("PROPFIND", &cross[..]),
+        ("MKCOL", &site[..]),
+        ("MOVE", &cross[..]),
+        ("PURGE", &cross[..]),
+        ("GET", &[&ws[..], &cross[..]].concat()[..]),
+        ("GET", &[&ws[..], &site[..]].concat()[..]),
+        ("GET", &[("x-http-method-override", "DELETE"), cross[0]][..]),
+        ("GET", &[("X-HTTP-Method", "put"), cross[0]][..]),
+        ("HEAD", &[("x-method-override", "PATCH"), site[0]][..]),
+        (
+            "GET",
+            &[("x-http-method-override", "SOMETHING"), cross[0]][..],
+        ),
+    ] {
+        let headers = with(extra);
+        assert_eq!(
+            status(decide(&g, method, "/app/x", &headers)),
+            403,
+            "{method} {extra:?}"
+        );
+    }
+    // Safe requests, same-origin upgrades and non-browser clients still pass.
+    for (method, extra) in [
+        ("GET", &cross[..]),
+        ("HEAD", &cross[..]),
+        ("OPTIONS", &cross[..]),
+        ("TRACE", &cross[..]),
+        ("GET", &[("x-http-method-override", "GET"), cross[0]][..]),
+        ("GET", &ws[..]),
+        (
+            "GET",
+            &[&ws[..], &[("origin", "https://gate.example")][..]].concat()[..],
+        ),
+        ("PROPFIND", &[][..]),
+        ("PROPFIND", &[("sec-fetch-site", "same-origin")][..]),
+    ] {
+        let headers = with(extra);
+        forward(decide(&g, method, "/app/x", &headers));
+    }
+}
