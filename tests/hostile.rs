@@ -170,3 +170,55 @@ fn the_same_origin_check_covers_every_state_changing_request() {
         forward(decide(&g, method, "/app/x", &headers));
     }
 }
+
+/// Two `Cookie` header lines reach the Worker joined by `, ` (the Fetch
+/// rule for repeated headers). The gate read `a=1, __Host-session=…` as one
+/// cookie named `a`, so it saw no session, and forwarded the whole line: the
+/// session cookie reached the origin on public paths. A `,` cannot occur in
+/// a cookie value (RFC 6265 cookie-octet), so each side is now a cookie of
+/// its own: found, counted for duplicates, and stripped.
+#[test]
+fn cookies_joined_from_two_header_lines_are_read_and_stripped() {
+    use session_gate::headers::{find_session_cookie, strip_session_cookie, CookieSearch};
+    assert_eq!(
+        find_session_cookie(&["a=1, __Host-session=v"], NAME),
+        CookieSearch::One("v")
+    );
+    assert_eq!(
+        find_session_cookie(&["__Host-session=v, __Host-session=w"], NAME),
+        CookieSearch::Duplicate
+    );
+    assert_eq!(
+        strip_session_cookie("a=1, __Host-session=v; b=2", NAME).as_deref(),
+        Some("a=1; b=2")
+    );
+    assert_eq!(
+        strip_session_cookie("__HOST-SESSION=v,a=1", NAME).as_deref(),
+        Some("a=1")
+    );
+    assert_eq!(
+        strip_session_cookie("x=1,2; y=3", NAME).as_deref(),
+        Some("x=1,2; y=3")
+    );
+
+    let g = gate();
+    let cookie = session_cookie(&g);
+    let joined = format!("theme=dark, {cookie}");
+    let f = forward(decide(&g, "GET", "/public/x", &[("cookie", &joined)]));
+    let sent: Vec<&str> = f
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(sent, ["theme=dark"]);
+    assert!(f
+        .headers
+        .iter()
+        .any(|(n, v)| n == "x-session-user" && v == "alice"));
+    let twice = format!("{cookie}, {cookie}");
+    assert_eq!(
+        status(decide(&g, "GET", "/app/x", &[("cookie", &twice)])),
+        401
+    );
+}
