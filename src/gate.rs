@@ -713,6 +713,32 @@ impl Gate {
         plan
     }
 
+    /// The response phase for a `101 Switching Protocols` (a WebSocket the
+    /// origin accepted): everything [`finish_response`](Self::finish_response)
+    /// does, so handshake headers and the origin's session cookie never reach
+    /// the client here either, less the headers of the upgrade itself
+    /// (`Connection`, `Upgrade`, `Sec-WebSocket-Accept`,
+    /// `Sec-WebSocket-Extensions`), which the runtime writes for the
+    /// connection it upgrades with the client.
+    pub fn finish_upgrade(
+        &self,
+        context: &ResponseContext,
+        origin_headers: &[(String, String)],
+        now: u64,
+        fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
+    ) -> ResponsePlan {
+        const PER_CONNECTION: [&str; 4] = [
+            "connection",
+            "upgrade",
+            "sec-websocket-accept",
+            "sec-websocket-extensions",
+        ];
+        let mut plan = self.finish_response(context, origin_headers, now, fresh_sid);
+        plan.headers
+            .retain(|(name, _)| !PER_CONNECTION.contains(&name.as_str()));
+        plan
+    }
+
     /// Applies the origin's handshake. Returns a plan whose only header (if
     /// any) is the `Set-Cookie` to send.
     fn apply_handshake(

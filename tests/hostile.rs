@@ -222,3 +222,65 @@ fn cookies_joined_from_two_header_lines_are_read_and_stripped() {
         401
     );
 }
+
+/// A `101 Switching Protocols` from the origin went to the client as the
+/// origin sent it: `X-Session-Login` and a `Set-Cookie` naming the session
+/// cookie reached the browser, and the handshake was never applied. The
+/// upgrade's response phase is now the same as every other response's, less
+/// the per-connection headers the runtime writes itself.
+#[test]
+fn an_upgrade_response_is_filtered_like_any_other() {
+    let g = gate();
+    let f = forward(decide(
+        &g,
+        "GET",
+        "/app/ws",
+        &[
+            ("cookie", &session_cookie(&g)),
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+        ],
+    ));
+    let origin: Vec<(String, String)> = [
+        ("upgrade", "websocket"),
+        ("connection", "Upgrade"),
+        ("sec-websocket-accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        ("sec-websocket-extensions", "permessage-deflate"),
+        ("sec-websocket-protocol", "chat"),
+        ("x-session-login", "mallory"),
+        ("x-session-user", "mallory"),
+        ("set-cookie", "__Host-session=forged; Path=/"),
+        ("set-cookie", "theme=dark"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut sid = || Some([9u8; 16]);
+    let plan = g.finish_upgrade(&f.context, &origin, NOW, &mut sid);
+    let names: Vec<&str> = plan.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "sec-websocket-protocol",
+            "set-cookie",
+            "referrer-policy",
+            "set-cookie"
+        ],
+        "{:?}",
+        plan.headers
+    );
+    let cookies: Vec<&str> = plan
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies[0], "theme=dark");
+    // The login was applied: a fresh session for mallory, signed by the gate.
+    assert!(
+        cookies[1].starts_with("__Host-session=v1.k1."),
+        "{}",
+        cookies[1]
+    );
+    assert_eq!(plan.action.as_deref(), Some("login"));
+}
