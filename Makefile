@@ -5,7 +5,7 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 export PATH := $(CARGO_BIN):$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: deps build cli dev test test-native test-wasm test-e2e lint dry-run clean
+.PHONY: deps build cli dev test test-native test-wasm test-e2e lint dry-run clean fuzz
 
 ## Install the wasm target, wasm-bindgen-cli, worker-build and npm packages (idempotent).
 deps:
@@ -36,6 +36,12 @@ test-e2e: build cli
 	rm -rf tests/e2e/.state
 	node --test --test-concurrency=1 tests/e2e/*.test.mjs
 	node --test tests/e2e/logs.check.mjs
+
+## Fuzz the cookie codec, the path normaliser and the settings parser with cargo-fuzz,
+## FUZZ_RUNS executions each (not part of `make test`).
+FUZZ_RUNS ?= 1000000
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZ_RUNS)
 
 ## Formatting and lints, as CI runs them.
 lint:

@@ -138,16 +138,17 @@ async fn apply_forward(
         }
     };
     fwd.log.status = upstream.status();
-    // A WebSocket upgrade cannot be rebuilt; it passes as the origin sent it.
-    if upstream.status() == 101 {
-        return (upstream.into(), fwd.log);
-    }
+    let upgraded = upstream.status() == 101;
     let origin_headers = header_list(&worker::Headers(upstream.headers()));
     let mut fresh_sid = || {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).ok().map(|()| bytes)
     };
-    let plan = gate.finish_response(&fwd.context, &origin_headers, now, &mut fresh_sid);
+    let plan = if upgraded {
+        gate.finish_upgrade(&fwd.context, &origin_headers, now, &mut fresh_sid)
+    } else {
+        gate.finish_response(&fwd.context, &origin_headers, now, &mut fresh_sid)
+    };
     fwd.log.action = plan.action;
     for write in &plan.kv_writes {
         if !write_key(kv, write, now).await {
@@ -155,6 +156,20 @@ async fn apply_forward(
         }
     }
     let headers = plan.headers;
+    // A WebSocket the origin accepted: the same socket, handed to the client
+    // in a new 101 that carries only the headers the core let through.
+    if upgraded {
+        let socket = Response::from(upstream).websocket();
+        let rebuilt = socket.map(|ws| {
+            let list = js_headers(&headers).map(worker::Headers);
+            (Response::from_websocket(ws), list)
+        });
+        if let Some((Ok(response), Ok(list))) = rebuilt {
+            return (response.with_headers(list), fwd.log);
+        }
+        let reply = Gate::bad_gateway(&fwd);
+        return (reply_or_500(&reply), reply.log);
+    }
     let built = (|| -> Result<web_sys::Response, JsValue> {
         let init = web_sys::ResponseInit::new();
         init.set_status(upstream.status());
