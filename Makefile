@@ -5,7 +5,7 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 export PATH := $(CARGO_BIN):$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: deps build cli dev test test-native test-wasm test-e2e lint dry-run clean
+.PHONY: deps build cli demo-origin dev test test-native test-wasm test-e2e lint dry-run clean
 
 ## Install the wasm target, wasm-bindgen-cli, worker-build and npm packages (idempotent).
 deps:
@@ -19,8 +19,12 @@ build: deps
 cli:
 	@cargo build --quiet --bin session-gate
 
+## Build the demo origin (target/debug/demo-origin), native only.
+demo-origin:
+	@cargo build --quiet -p demo-origin
+
 ## Run the gate on http://127.0.0.1:8787 in front of the demo origin, with local KV.
-dev: deps cli
+dev: deps cli demo-origin
 	@bash scripts/dev.sh
 
 ## Run every test: native, wasm32, end to end.
