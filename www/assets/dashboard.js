@@ -25,6 +25,20 @@
     return h > 0 ? `${h}:${two(m)}:${two(s % 60)}` : `${m}:${two(s % 60)}`;
   }
 
+  /** A whole number of seconds for people: "4 s", "30 min", "12 h", "1 h 30 min". */
+  function span(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 60) return `${s} s`;
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const rest = s % 60;
+    const parts = [];
+    if (h) parts.push(`${h} h`);
+    if (m) parts.push(`${m} min`);
+    if (rest) parts.push(`${rest} s`);
+    return parts.join(" ");
+  }
+
   function setTime(id, ms) {
     const el = $(id);
     const date = new Date(ms);
@@ -72,6 +86,8 @@
     setTime("me-seen", me.last_seen);
     setTime("idle-at", me.idle_expires_at);
     setTime("abs-at", me.absolute_expires_at);
+    $("idle-total").textContent = span(me.idle_expires_at - me.last_seen);
+    $("abs-total").textContent = span(me.absolute_expires_at - me.issued_at);
     tick();
   }
 
