@@ -5,11 +5,19 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 export PATH := $(CARGO_BIN):$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: deps build cli demo-origin dev test test-native test-wasm test-e2e lint dry-run clean
+.PHONY: deps chromium build cli demo-origin dev test test-native test-wasm test-e2e test-browser lint dry-run clean
 
 ## Install the wasm target, wasm-bindgen-cli, worker-build and npm packages (idempotent).
 deps:
 	@bash scripts/install.sh
+
+## Debian's Chromium for the browser tests, installed only when missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "[install] installing chromium and chromium-driver (apt)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
+	fi
 
 ## Build the Worker bundle into build/.
 build: deps
@@ -27,11 +35,12 @@ demo-origin:
 dev: deps cli demo-origin
 	@bash scripts/dev.sh
 
-## Run every test: native, wasm32, end to end.
-test: deps test-native test-wasm test-e2e
+## Run every test: native, wasm32, end to end, in a browser.
+test: deps test-native test-wasm test-e2e test-browser
 
 test-native:
 	cargo test
+	cargo test -p demo-origin
 
 test-wasm:
 	cargo test --target wasm32-unknown-unknown --test vectors --test core_wasm
@@ -41,10 +50,15 @@ test-e2e: build cli
 	node --test --test-concurrency=1 tests/e2e/*.test.mjs
 	node --test tests/e2e/logs.check.mjs
 
+## Headless Chromium against the built worker in front of the demo origin.
+test-browser: build cli demo-origin chromium
+	node --test --test-concurrency=1 tests/browser/*.test.mjs
+
 ## Formatting and lints, as CI runs them.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p demo-origin --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 ## The exact upload bundle `wrangler deploy` would send, and its size.
