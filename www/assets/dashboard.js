@@ -43,7 +43,10 @@
     const el = $(id);
     const date = new Date(ms);
     el.dateTime = date.toISOString();
-    el.textContent = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const options = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+    // Another day (an absolute expiry tomorrow) says which.
+    if (date.toDateString() !== new Date().toDateString()) options.weekday = "short";
+    el.textContent = date.toLocaleString([], options);
   }
 
   function say(text) {
