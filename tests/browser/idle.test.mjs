@@ -3,13 +3,15 @@
 // takes the browser to sign in when the gate would refuse the session.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, startStack, signIn, sessionCookie, watchConsole, COOKIE } from "./stack.mjs";
+import { launchBrowser, startStack, signIn, sessionCookie, watchConsole, sidOf, COOKIE } from "./stack.mjs";
 
 const IDLE = 4; // seconds
 const ME = "/.session-gate/me";
 
 describe("idle timeout in a browser", () => {
   let stack, browser, base;
+  /** Session cookie values the browser held, for the leak check. */
+  const held = [];
   before(async () => {
     stack = await startStack({
       name: "browser-idle",
@@ -50,6 +52,7 @@ describe("idle timeout in a browser", () => {
     await signIn(page, base, "alice");
     assert.equal(path(page), "/");
     const cookie = await sessionCookie(context);
+    held.push(cookie.value);
     const deadline = await idleDeadline(page);
     const left = seconds(await page.locator("#idle-left").textContent());
     assert.ok(left >= 1 && left <= IDLE, `counting down from ${IDLE}s (${left})`);
@@ -85,6 +88,7 @@ describe("idle timeout in a browser", () => {
       firstDeadline,
     );
     const secondDeadline = await idleDeadline(page);
+    held.push((await sessionCookie(context)).value);
     assert.ok(secondDeadline - firstDeadline >= 2000, "the deadline moved by the time idled");
     assert.ok(seconds(await page.locator("#idle-left").textContent()) >= IDLE - 2);
 
@@ -99,5 +103,14 @@ describe("idle timeout in a browser", () => {
     assert.ok(late >= 0 && late <= 5000, `signed out at the second deadline (${late} ms late)`);
     assert.deepEqual(errors, []);
     await context.close();
+  });
+
+  it("no gate log line and no demo origin line holds a session cookie or a sid", () => {
+    assert.ok(held.length >= 2);
+    const lines = [...stack.gate.logs, ...stack.origin.output().split("\n")];
+    assert.ok(lines.length > 10, `${lines.length} lines`);
+    for (const value of held) {
+      for (const secret of [value, sidOf(value)]) assert.ok(!lines.some((l) => l.includes(secret)), "a session cookie or sid in a log line");
+    }
   });
 });
