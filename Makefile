@@ -5,11 +5,19 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 export PATH := $(CARGO_BIN):$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: deps build cli dev test test-native test-wasm test-e2e lint dry-run clean
+.PHONY: deps chromium build cli demo-origin dev test test-native test-wasm test-e2e test-browser lint dry-run clean fuzz
 
 ## Install the wasm target, wasm-bindgen-cli, worker-build and npm packages (idempotent).
 deps:
 	@bash scripts/install.sh
+
+## Debian's Chromium for the browser tests, installed only when missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "[install] installing chromium and chromium-driver (apt)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
+	fi
 
 ## Build the Worker bundle into build/.
 build: deps
@@ -19,28 +27,44 @@ build: deps
 cli:
 	@cargo build --quiet --bin session-gate
 
+## Build the demo origin (target/debug/demo-origin), native only.
+demo-origin:
+	@cargo build --quiet -p demo-origin
+
 ## Run the gate on http://127.0.0.1:8787 in front of the demo origin, with local KV.
-dev: deps cli
+dev: deps cli demo-origin
 	@bash scripts/dev.sh
 
-## Run every test: native, wasm32, end to end.
-test: deps test-native test-wasm test-e2e
+## Run every test: native, wasm32, end to end, in a browser.
+test: deps test-native test-wasm test-e2e test-browser
 
 test-native:
 	cargo test
+	cargo test -p demo-origin
 
 test-wasm:
-	cargo test --target wasm32-unknown-unknown --test vectors --test core_wasm
+	cargo test --target wasm32-unknown-unknown --test vectors --test core_wasm --test gate_flow
 
 test-e2e: build cli
 	rm -rf tests/e2e/.state
 	node --test --test-concurrency=1 tests/e2e/*.test.mjs
 	node --test tests/e2e/logs.check.mjs
 
+## Fuzz the cookie codec, the path normaliser and the settings parser with cargo-fuzz,
+## FUZZ_RUNS executions each (not part of `make test`).
+FUZZ_RUNS ?= 1000000
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZ_RUNS)
+
+## Headless Chromium against the built worker in front of the demo origin.
+test-browser: build cli demo-origin chromium
+	node --test --test-concurrency=1 tests/browser/*.test.mjs
+
 ## Formatting and lints, as CI runs them.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p demo-origin --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 ## The exact upload bundle `wrangler deploy` would send, and its size.

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # `make dev`: a dev key in .dev.vars (created once, git-ignored), the demo
-# origin on 127.0.0.1:8788, and the gate under `wrangler dev` on
-# 127.0.0.1:8787 with a local KV namespace (.wrangler/state).
+# origin (demo-origin/, built by make) on 127.0.0.1:8788, and the gate under
+# `wrangler dev` on 127.0.0.1:8787 with a local KV namespace (.wrangler/state).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLI=target/debug/session-gate
+ORIGIN=target/debug/demo-origin
 
 if ! grep -qs '^SESSION_KEYS=' .dev.vars; then
   echo "SESSION_KEYS=$($CLI keygen --kid dev)" >> .dev.vars
   echo "[dev] wrote a fresh dev key to .dev.vars"
 fi
 
-node scripts/demo-origin.mjs &
+DEMO_ORIGIN_PORT=8788 "$ORIGIN" &
 origin_pid=$!
 trap 'kill $origin_pid 2>/dev/null || true' EXIT INT TERM
+# The demo origin prints its users once it listens; the banner follows them.
+for _ in $(seq 50); do
+  if (exec 3<>/dev/tcp/127.0.0.1/8788) 2>/dev/null; then break; fi
+  if ! kill -0 "$origin_pid" 2>/dev/null; then echo "[dev] the demo origin did not start" >&2; exit 1; fi
+  sleep 0.1
+done
 
 cat <<TXT
+[dev] open:            http://127.0.0.1:8787/  (sign in as alice/alice, bob/bob or admin/admin)
 [dev] the gate:        http://127.0.0.1:8787  (in front of the demo origin on 127.0.0.1:8788)
 [dev] mint a cookie:   $CLI mint --sub alice      (keys from .dev.vars)
 [dev] try it:          curl -H "Cookie: __Host-session=\$($CLI mint --sub alice)" http://127.0.0.1:8787/

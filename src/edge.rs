@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::ext::RequestExt as _;
+use worker::worker_sys::ext::{RequestExt as _, ResponseExt as _, ResponseInitExt as _};
 use worker::{console_log, event, js_sys, web_sys, Context, Env};
 use zeroize::Zeroizing;
 
@@ -306,16 +306,17 @@ async fn apply_forward(
         }
     };
     fwd.log.status = upstream.status();
-    // A WebSocket upgrade cannot be rebuilt; it passes as the origin sent it.
-    if upstream.status() == 101 {
-        return Ok((upstream, fwd.log));
-    }
+    let upgraded = upstream.status() == 101;
     let origin_headers = header_list(upstream.headers());
     let mut fresh_sid = || {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).ok().map(|()| bytes)
     };
-    let plan = gate.finish_response(&fwd.context, &origin_headers, now, &mut fresh_sid);
+    let plan = if upgraded {
+        gate.finish_upgrade(&fwd.context, &origin_headers, now, &mut fresh_sid)
+    } else {
+        gate.finish_response(&fwd.context, &origin_headers, now, &mut fresh_sid)
+    };
     fwd.log.action = plan.action;
     for write in &plan.kv_writes {
         if !write_key(kv, write, now).await {
@@ -323,6 +324,25 @@ async fn apply_forward(
         }
     }
     let headers = plan.headers;
+    // A WebSocket the origin accepted: the same socket, handed to the client
+    // in a new 101 that carries only the headers the core let through.
+    if upgraded {
+        let rebuilt = (|| -> Result<Option<web_sys::Response>, JsValue> {
+            let Some(socket) = upstream.websocket() else {
+                return Ok(None);
+            };
+            let mut init = web_sys::ResponseInit::new();
+            init.set_status(101);
+            init.websocket(&socket)?;
+            init.set_headers(&js_headers(&headers)?.into());
+            web_sys::Response::new_with_opt_str_and_init(None, &init).map(Some)
+        })();
+        if let Ok(Some(response)) = rebuilt {
+            return Ok((response, fwd.log));
+        }
+        let reply = Gate::bad_gateway(&fwd);
+        return Ok((reply_or_500(&reply)?, reply.log));
+    }
     let built = (|| -> Result<web_sys::Response, JsValue> {
         let init = web_sys::ResponseInit::new();
         init.set_status(upstream.status());

@@ -13,7 +13,7 @@ use crate::headers::{
     find_session_cookie, is_hop_by_hop, is_identity_header, strip_session_cookie, CookieSearch,
 };
 use crate::log::LogRecord;
-use crate::path::normalize;
+use crate::path::{normalize, PathError};
 use crate::revocation::{self, Revocation};
 use crate::scrub::{scrub_path_params, scrub_query, scrub_url};
 use crate::session::{
@@ -205,17 +205,26 @@ impl Gate {
             log.status = 400;
             return done(text_reply(400, "Bad Request\n", log));
         };
+        let bad_path = |e: PathError| {
+            let mut log = LogRecord::new("bad_request", parts.method, None);
+            log.reason = Some(e.to_string());
+            log.status = 400;
+            done(text_reply(400, "Bad Request\n", log))
+        };
         let path = match normalize(raw_path) {
             Ok(p) => p.into_string(),
-            Err(e) => {
-                let mut log = LogRecord::new("bad_request", parts.method, None);
-                log.reason = Some(e.to_string());
-                log.status = 400;
-                return done(text_reply(400, "Bad Request\n", log));
-            }
+            Err(e) => return bad_path(e),
         };
         let params = &self.settings.session_params;
-        let scrubbed_path = scrub_path_params(&path, params);
+        // A `;name=value` that was a whole segment leaves an empty one behind
+        // (`/;sid=1/evil.com` would become `//evil.com`, a redirect to another
+        // host): the scrubbed path is normalised again, so the gate decides
+        // on, forwards and redirects to a path in normal form only.
+        let scrubbed_path = match scrub_path_params(&path, params).map(|p| normalize(&p)) {
+            None => None,
+            Some(Ok(p)) => Some(p.into_string()),
+            Some(Err(e)) => return bad_path(e),
+        };
         let scrubbed_query = scrub_query(raw_query, params);
         let had_session_param = scrubbed_path.is_some() || scrubbed_query.is_some();
         let inbound = Inbound {
@@ -338,12 +347,33 @@ impl Gate {
         ))
     }
 
+    /// Whether a request can change state at the origin, for the same-origin
+    /// check. SPEC 5.7 names POST, PUT, PATCH and DELETE; the gate checks
+    /// every method but the safe ones of RFC 9110 (GET, HEAD, OPTIONS,
+    /// TRACE), so WebDAV and unknown methods are covered too, and also
+    /// * a protocol upgrade (a WebSocket handshake is a GET that opens a
+    ///   two-way channel: cross-site WebSocket hijacking), and
+    /// * a method-override header (`X-HTTP-Method-Override`, `X-HTTP-Method`,
+    ///   `X-Method-Override`) naming anything but a safe method, which
+    ///   frameworks honour to turn a GET or POST into, say, a DELETE.
+    fn is_state_changing(inbound: &Inbound) -> bool {
+        const SAFE: [&str; 4] = ["GET", "HEAD", "OPTIONS", "TRACE"];
+        let safe = |m: &str| SAFE.iter().any(|s| s.eq_ignore_ascii_case(m.trim()));
+        !safe(&inbound.method)
+            || inbound.header("upgrade").is_some()
+            || [
+                "x-http-method-override",
+                "x-http-method",
+                "x-method-override",
+            ]
+            .iter()
+            .filter_map(|h| inbound.header(h))
+            .any(|m| !safe(m))
+    }
+
     /// Whether a state-changing request passes the same-origin check.
     fn csrf_ok(&self, inbound: &Inbound) -> bool {
-        let state_changing = ["POST", "PUT", "PATCH", "DELETE"]
-            .iter()
-            .any(|m| inbound.is_method(m));
-        if !self.settings.csrf || !state_changing {
+        if !self.settings.csrf || !Self::is_state_changing(inbound) {
             return true;
         }
         let site = inbound.header("sec-fetch-site").map(str::trim);
@@ -578,7 +608,7 @@ impl Gate {
             log.fingerprint = Some(live.session.claims().sid.fingerprint());
             log.sub = Some(live.session.claims().sub.clone());
         }
-        let reply = match (endpoint, get_like, inbound.is_method("POST")) {
+        let mut reply = match (endpoint, get_like, inbound.is_method("POST")) {
             ("health", true, _) => json_reply(
                 200,
                 serde_json::json!({
@@ -662,7 +692,6 @@ impl Gate {
             }
             _ => json_reply(404, serde_json::json!({"error": "not_found"}), log),
         };
-        let mut reply = reply;
         reply.log.status = reply.status;
         reply
     }
@@ -681,6 +710,32 @@ impl Gate {
     ) -> ResponsePlan {
         let mut plan = self.apply_handshake(context, origin_headers, now, fresh_sid);
         plan.headers = self.response_headers(plan.headers.pop().map(|(_, v)| v), origin_headers);
+        plan
+    }
+
+    /// The response phase for a `101 Switching Protocols` (a WebSocket the
+    /// origin accepted): everything [`finish_response`](Self::finish_response)
+    /// does, so handshake headers and the origin's session cookie never reach
+    /// the client here either, less the headers of the upgrade itself
+    /// (`Connection`, `Upgrade`, `Sec-WebSocket-Accept`,
+    /// `Sec-WebSocket-Extensions`), which the runtime writes for the
+    /// connection it upgrades with the client.
+    pub fn finish_upgrade(
+        &self,
+        context: &ResponseContext,
+        origin_headers: &[(String, String)],
+        now: u64,
+        fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
+    ) -> ResponsePlan {
+        const PER_CONNECTION: [&str; 4] = [
+            "connection",
+            "upgrade",
+            "sec-websocket-accept",
+            "sec-websocket-extensions",
+        ];
+        let mut plan = self.finish_response(context, origin_headers, now, fresh_sid);
+        plan.headers
+            .retain(|(name, _)| !PER_CONNECTION.contains(&name.as_str()));
         plan
     }
 

@@ -76,9 +76,13 @@ pub enum CookieSearch<'a> {
     Duplicate,
 }
 
+/// The cookies of a `Cookie` header value. Pairs are separated by `;`. A
+/// cookie value may not hold `,` (RFC 6265 cookie-octet), so a `,` marks where
+/// the runtime joined two `Cookie` header lines (the Fetch rule for repeated
+/// headers): each side is read as a cookie of its own.
 fn pairs(header: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
     header
-        .split(';')
+        .split([';', ','])
         .map(|pair| pair.trim_matches([' ', '\t']))
         .filter(|pair| !pair.is_empty())
         .map(|pair| match pair.split_once('=') {
@@ -113,13 +117,27 @@ fn looks_like(pair_name: &str, name: &str) -> bool {
 }
 
 /// The `Cookie` header for the origin: every cookie except the session
-/// cookie and its look-alikes. `None` when nothing is left.
+/// cookie and its look-alikes, also where two header lines were joined with
+/// `,` (see [`pairs`]). Other cookies pass as written. `None` when nothing
+/// is left.
 pub fn strip_session_cookie(header: &str, name: &str) -> Option<String> {
-    let kept: Vec<&str> = header
+    let is_session = |piece: &str| {
+        let piece = piece.trim();
+        looks_like(piece.split_once('=').map_or(piece, |(n, _)| n), name)
+    };
+    let kept: Vec<String> = header
         .split(';')
         .map(|pair| pair.trim_matches([' ', '\t']))
         .filter(|pair| !pair.is_empty())
-        .filter(|pair| !looks_like(pair.split_once('=').map_or(*pair, |(n, _)| n), name))
+        .filter_map(|pair| {
+            if !pair.split(',').any(is_session) {
+                return Some(pair.to_owned());
+            }
+            let rest: Vec<&str> = pair.split(',').filter(|p| !is_session(p)).collect();
+            let rest = rest.join(",");
+            let rest = rest.trim_matches([' ', '\t', ',']);
+            (!rest.is_empty()).then(|| rest.to_owned())
+        })
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }

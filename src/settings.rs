@@ -266,6 +266,22 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
+/// Parses `ORIGIN_SECRET` alone (an origin verifying assertions has this
+/// secret and must not need the gate's `SESSION_KEYS`). Unset or blank is
+/// `None`; shorter than [`MIN_ORIGIN_SECRET`] bytes is an error.
+pub fn origin_secret(value: Option<String>) -> Result<Option<Key>, SettingError> {
+    match value.filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(secret) if secret.len() >= MIN_ORIGIN_SECRET => {
+            Ok(Key::new("origin", secret.as_bytes()))
+        }
+        Some(_) => Err(bad(
+            "ORIGIN_SECRET",
+            format!("must be at least {MIN_ORIGIN_SECRET} bytes"),
+        )),
+    }
+}
+
 impl Settings {
     /// Reads every setting through `get`. An unset or blank setting takes its
     /// default (or is an error when required).
@@ -380,18 +396,7 @@ impl Settings {
             Some("off") => false,
             Some(_) => return Err(bad("CSRF", "must be on or off")),
         };
-        let origin_secret = match get("ORIGIN_SECRET") {
-            None => None,
-            Some(secret) if secret.len() >= MIN_ORIGIN_SECRET => {
-                Key::new("origin", secret.as_bytes())
-            }
-            Some(_) => {
-                return Err(bad(
-                    "ORIGIN_SECRET",
-                    format!("must be at least {MIN_ORIGIN_SECRET} bytes"),
-                ))
-            }
-        };
+        let origin_secret = origin_secret(get("ORIGIN_SECRET"))?;
 
         Ok(Self {
             keys,
@@ -546,6 +551,20 @@ mod tests {
         assert!(s.origin_secret.is_some());
         assert_eq!(s.time.idle_ms, 5000);
         assert!(format!("{:?}", s.origin_secret).contains("redacted"));
+    }
+
+    #[test]
+    fn origin_secret_parses_alone() {
+        assert!(origin_secret(None).unwrap().is_none());
+        assert!(origin_secret(Some("  ".into())).unwrap().is_none());
+        let short = origin_secret(Some("too-short-secret".into())).unwrap_err();
+        assert_eq!(short.setting, "ORIGIN_SECRET");
+        assert!(!short.to_string().contains("too-short-secret"));
+        assert!(
+            origin_secret(Some("0123456789abcdef0123456789abcdef".into()))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

@@ -159,15 +159,18 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
     /// taken from `./.dev.vars` when there is one (as `make dev` writes it),
     /// so the CLI mints cookies the local gate accepts with no setup.
     fn settings() -> Result<Settings, Fail> {
-        let dev_vars = std::fs::read_to_string(".dev.vars").unwrap_or_default();
-        let from_file = |name: &str| {
+        Settings::from_lookup(setting).map_err(|e| Fail(format!("setting {e}"), 1))
+    }
+
+    /// One setting from the environment, or failing that from `./.dev.vars`.
+    fn setting(name: &str) -> Option<String> {
+        std::env::var(name).ok().or_else(|| {
+            let dev_vars = std::fs::read_to_string(".dev.vars").unwrap_or_default();
             dev_vars.lines().find_map(|line| {
                 let (key, value) = line.split_once('=')?;
                 (key.trim() == name).then(|| value.trim().trim_matches('"').to_owned())
             })
-        };
-        Settings::from_lookup(|name| std::env::var(name).ok().or_else(|| from_file(name)))
-            .map_err(|e| Fail(format!("setting {e}"), 1))
+        })
     }
 
     /// The cookie value from an argument: `-` reads stdin; `NAME=VALUE` is
@@ -375,13 +378,15 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
     /// Verifies an `X-Session-Assertion` with `ORIGIN_SECRET`, as an origin would.
     fn verify_assertion(args: &[String]) -> Result<(), Fail> {
         let args = parse(args, &[], &["--host", "--method", "--path", "--now"])?;
-        let settings = settings()?;
-        let secret = settings.origin_secret.as_ref().ok_or_else(|| {
-            Fail(
-                "setting ORIGIN_SECRET: is required to verify assertions".into(),
-                1,
-            )
-        })?;
+        // An origin has ORIGIN_SECRET, never the gate's SESSION_KEYS.
+        let secret = session_gate::settings::origin_secret(setting("ORIGIN_SECRET"))
+            .map_err(|e| Fail(format!("setting {e}"), 1))?
+            .ok_or_else(|| {
+                Fail(
+                    "setting ORIGIN_SECRET: is required to verify assertions".into(),
+                    1,
+                )
+            })?;
         let text = cookie_arg(args.one_positional("assertion")?, "X-Session-Assertion")?;
         let need = |name: &str| {
             args.value(name)
@@ -393,7 +398,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             pth: need("--path")?,
             now: args.millis("--now")?.unwrap_or_else(now_ms),
         };
-        let claims = session_gate::assertion::verify(&text, secret, &expected)
+        let claims = session_gate::assertion::verify(&text, &secret, &expected)
             .map_err(|e| Fail(format!("invalid assertion: {e}"), 1))?;
         let json = serde_json::to_string_pretty(&claims)
             .map_err(|_| Fail("could not print the claims".into(), 1))?;

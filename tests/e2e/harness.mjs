@@ -3,6 +3,7 @@
 // that reaches it. Each gate gets its own directory (wrangler.toml, .dev.vars,
 // local KV state), so suites never share state.
 import { spawn, execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -55,9 +56,11 @@ export async function freePort() {
 
 /**
  * A loopback origin that records every request. `respond(req, body)` may
- * return {status, headers, body} to override the default JSON echo.
+ * return {status, headers, body} to override the default JSON echo. With
+ * `{ upgrade: true }` it also completes WebSocket handshakes (recorded with
+ * `upgrade: true`; `respond` may add response headers to the 101).
  */
-export async function startOrigin(respond) {
+export async function startOrigin(respond, { upgrade = false } = {}) {
   const requests = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -76,6 +79,20 @@ export async function startOrigin(respond) {
       res.end(JSON.stringify({ origin: true, method: req.method, url: req.url, bytes: body.length }));
     });
   });
+  if (upgrade) {
+    server.on("upgrade", (req, socket) => {
+      socket.on("error", () => {});
+      const record = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.alloc(0), upgrade: true };
+      requests.push(record);
+      const custom = respond ? respond(record) : undefined;
+      const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      const extra = Object.entries(custom?.headers ?? {})
+        .flatMap(([name, value]) => [].concat(value).map((v) => `${name}: ${v}\r\n`))
+        .join("");
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${extra}\r\n`);
+      setTimeout(() => socket.end(), 200);
+    });
+  }
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address();
   return {
@@ -202,7 +219,7 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate" } = {})
       if (iat !== undefined) args.push("--iat", String(iat));
       if (seen !== undefined) args.push("--seen", String(seen));
       if (roles !== undefined) args.push("--roles", roles);
-      const { stdout } = await run(CLI, args, { env: cliEnv });
+      const { stdout } = await run(CLI, args, { cwd: dir, env: cliEnv });
       rememberCookie(stdout.trim());
       return stdout.trim();
     },
@@ -240,4 +257,42 @@ export function setCookies(res) {
     rememberCookie(pair.slice(i + 1));
   }
   return out;
+}
+
+/**
+ * An HTTP/1.1 request written byte for byte on a plain socket: the request
+ * line and headers exactly as given (`head` without the final blank line),
+ * for paths and headers that fetch and node:http would normalise or refuse.
+ * Resolves to { status, headers (lowercase names, repeated ones joined by
+ * ", "), rawHeaders, body, raw } once the server closes the connection.
+ */
+export function socketRequest(target, head, body = "") {
+  const { hostname, port } = new URL(target);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: hostname, port: Number(port) }, () => {
+      const text = head.endsWith("\r\n") ? head : `${head}\r\n`;
+      socket.end(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), Buffer.from(body)]));
+    });
+    const chunks = [];
+    socket.setTimeout(15_000, () => socket.destroy(new Error("socket request timed out")));
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const raw = Buffer.concat(chunks).toString("latin1");
+      const split = raw.indexOf("\r\n\r\n");
+      const lines = (split < 0 ? raw : raw.slice(0, split)).split("\r\n");
+      const status = Number((lines.shift() || "").split(" ")[1]) || 0;
+      const headers = {};
+      const rawHeaders = [];
+      for (const line of lines) {
+        const i = line.indexOf(":");
+        if (i < 0) continue;
+        const name = line.slice(0, i).trim().toLowerCase();
+        const value = line.slice(i + 1).trim();
+        rawHeaders.push(name, value);
+        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+      }
+      resolve({ status, headers, rawHeaders, body: split < 0 ? "" : raw.slice(split + 4), raw });
+    });
+  });
 }

@@ -3,6 +3,7 @@
 // endpoints; key rotation; the assertion to the origin; roles.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import os from "node:os";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import path from "node:path";
@@ -220,9 +221,9 @@ describe("the origin handshake", () => {
     assert.equal(claims.sid, seen.headers["x-session-id"]);
     assert.deepEqual(claims.roles, ["viewer"]);
     assert.ok(claims.exp > Date.now() && claims.exp <= Date.now() + 61_000);
-    const py = await run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), assertion, host, "GET", "/app/asserted"], { env: { ...process.env, ORIGIN_SECRET: SECRET } });
+    const py = await run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), assertion, host, "GET", "/app/asserted"], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } });
     assert.equal(JSON.parse(py.stdout).sub, "oscar");
-    const cli = await run(path.join(ROOT, "target/debug/session-gate"), ["verify-assertion", assertion, "--host", host, "--method", "GET", "--path", "/app/asserted"], { env: { ...process.env, ORIGIN_SECRET: SECRET } });
+    const cli = await run(path.join(ROOT, "target/debug/session-gate"), ["verify-assertion", assertion, "--host", host, "--method", "GET", "--path", "/app/asserted"], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } });
     assert.equal(JSON.parse(cli.stdout).sub, "oscar");
 
     const [v, payload, tag] = assertion.split(".");
@@ -239,7 +240,7 @@ describe("the origin handshake", () => {
       assert.throws(() => verifyAssertion(text, { secret: SECRET, ...expect }), message);
       if (expect.now === undefined && expect.secret === undefined) {
         await assert.rejects(
-          run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), text, expect.host, expect.method, expect.path], { env: { ...process.env, ORIGIN_SECRET: SECRET } }),
+          run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), text, expect.host, expect.method, expect.path], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } }),
           (e) => message.test(e.stderr),
         );
       }
@@ -249,6 +250,17 @@ describe("the origin handshake", () => {
     const anon = origin.seen("/login").find((r) => r.method === "GET");
     const anonClaims = verifyAssertion(anon.headers["x-session-assertion"], { secret: SECRET, host, method: "GET", path: "/login" });
     assert.equal(anonClaims.sub, null);
+  });
+});
+
+describe("docs/origin.md", () => {
+  it("shows the two verifiers exactly as the suite runs them", async () => {
+    const fs = await import("node:fs");
+    const doc = fs.readFileSync(path.join(ROOT, "docs/origin.md"), "utf8");
+    for (const file of ["verify_assertion.mjs", "verify_assertion.py"]) {
+      const code = fs.readFileSync(path.join(ROOT, "docs/examples", file), "utf8").trimEnd();
+      assert.ok(doc.includes(code), `docs/origin.md holds docs/examples/${file} verbatim`);
+    }
   });
 });
 
@@ -265,7 +277,7 @@ describe("key rotation", () => {
     await origin?.close();
   });
   const mintWith = async (keys, sub) =>
-    (await run(path.join(ROOT, "target/debug/session-gate"), ["mint", "--sub", sub], { env: { ...process.env, SESSION_KEYS: keys } })).stdout.trim();
+    (await run(path.join(ROOT, "target/debug/session-gate"), ["mint", "--sub", sub], { cwd: os.tmpdir(), env: { ...process.env, SESSION_KEYS: keys } })).stdout.trim();
 
   it("the first key signs, every key verifies, and a refresh re-signs with the signing key (both directions)", async () => {
     const [promoted, added] = await Promise.all([

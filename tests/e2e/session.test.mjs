@@ -2,6 +2,7 @@
 // expired and revoked cookies against the real worker under wrangler dev.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import os from "node:os";
 import { startGate, startOrigin, keygen, setCookies } from "./harness.mjs";
 
 const COOKIE = "__Host-session";
@@ -126,6 +127,7 @@ describe("session cookies at the gate", () => {
     const { promisify } = await import("node:util");
     const { ROOT } = await import("./harness.mjs");
     const foreign = (await promisify(execFile)(`${ROOT}/target/debug/session-gate`, ["mint", "--sub", "alice"], {
+      cwd: os.tmpdir(),
       env: { ...process.env, SESSION_KEYS: otherKey },
     })).stdout.trim();
     assert.ok(foreign.startsWith("v1.other."));

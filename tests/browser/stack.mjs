@@ -1,0 +1,130 @@
+// The browser tests' stack: Debian's Chromium (headless, driven by
+// playwright-core, never a downloaded browser), the real built worker under
+// `wrangler dev` (tests/e2e/harness.mjs), and the Rust demo origin
+// (target/debug/demo-origin) on a free loopback port.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { startGate, keygen, freePort, rememberCookie, ROOT } from "../e2e/harness.mjs";
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const DEMO_ORIGIN = path.join(ROOT, "target", "debug", "demo-origin");
+export const COOKIE = "__Host-session";
+
+/** Headless Chromium with a fresh profile (playwright makes a new temporary user-data-dir per launch). */
+export async function launchBrowser() {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run 'make chromium'`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
+
+/** Starts target/debug/demo-origin on a free loopback port. */
+export async function startDemoOrigin() {
+  if (!fs.existsSync(DEMO_ORIGIN)) throw new Error(`${DEMO_ORIGIN} is missing: run 'make demo-origin'`);
+  const port = await freePort();
+  const child = spawn(DEMO_ORIGIN, [], {
+    env: { ...process.env, DEMO_ORIGIN_PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (c) => { output += c; });
+  child.stderr.on("data", (c) => { output += c; });
+  const deadline = Date.now() + 10_000;
+  while (!output.includes("listening on")) {
+    if (child.exitCode !== null) throw new Error(`demo-origin exited early:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`demo-origin did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/**
+ * The demo as `make dev` runs it (the dev environment's public paths), with
+ * `vars` overriding settings. Returns { gate, origin, url, stop }.
+ */
+export async function startStack({ name = "browser", vars = {} } = {}) {
+  const origin = await startDemoOrigin();
+  let gate;
+  try {
+    gate = await startGate({
+      name,
+      vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/welcome,/assets/*,/favicon.ico", LOGIN_PATH: "/login", ...vars },
+      secrets: { SESSION_KEYS: await keygen("k1") },
+    });
+  } catch (e) {
+    await origin.stop();
+    throw e;
+  }
+  return {
+    gate,
+    origin,
+    url: gate.url,
+    async stop() {
+      await gate.stop();
+      await origin.stop();
+    },
+  };
+}
+
+/**
+ * Records console errors and uncaught exceptions of `page`. `allow(msg)`
+ * may excuse a console message.
+ */
+export function watchConsole(page, allow = () => false) {
+  const errors = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !allow(msg)) errors.push(`${msg.text()} (${msg.location().url})`);
+  });
+  page.on("pageerror", (err) => errors.push(`uncaught: ${err.message}`));
+  return errors;
+}
+
+/** Signs in through the login form, starting from `path`, and waits for the page it lands on. */
+export async function signIn(page, base, user, password = user, path = "/") {
+  await page.goto(base + path);
+  await page.waitForURL((u) => u.pathname === "/login");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname !== "/login"),
+    page.getByRole("button", { name: "Sign in" }).click(),
+  ]);
+}
+
+/** The session cookie of a browser context, remembered for the log leak checks. */
+export async function sessionCookie(context) {
+  const cookie = (await context.cookies()).find((c) => c.name === COOKIE);
+  if (cookie) rememberCookie(cookie.value);
+  return cookie;
+}
+
+/** The sid inside a cookie value (for log checks only). */
+export function sidOf(value) {
+  return JSON.parse(Buffer.from(value.split(".")[2], "base64url").toString("utf8")).sid;
+}

@@ -1,0 +1,433 @@
+//! The decision function, case by case: from request parts and `now` to a
+//! verdict, and the response phase with the origin's handshake. Pure: no
+//! worker, no network, no clock. Runs natively and under wasm32.
+
+use session_gate::assertion::{self, Expected};
+use session_gate::gate::Gate;
+use session_gate::session::{seal, Claims, Roles, SessionId, UnverifiedCookie};
+use session_gate::settings::Settings;
+use session_gate::verdict::{
+    Evaluation, Forward, Reply, RequestParts, ResponsePlan, RevocationLookups, Verdict,
+};
+
+macro_rules! gate_test {
+    ($(fn $name:ident() $body:block)*) => {$(
+        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        fn $name() $body
+    )*};
+}
+
+const NOW: u64 = 1_700_000_000_000;
+const K1: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
+const K0: &str = "k0:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const NAME: &str = "__Host-session";
+
+fn gate_with(pairs: &[(&str, &str)]) -> Gate {
+    let settings = Settings::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| match name {
+                "SESSION_KEYS" => Some(format!("{K1},{K0}")),
+                "PUBLIC_PATHS" => Some("/public/*,/about".into()),
+                "ORIGIN_URL" => Some("http://127.0.0.1:9000".into()),
+                _ => None,
+            })
+    })
+    .expect("test settings are valid");
+    Gate::new(settings)
+}
+
+fn gate() -> Gate {
+    gate_with(&[])
+}
+
+fn claims(sub: &str, iat: u64, seen: u64) -> Claims {
+    Claims {
+        sid: SessionId::from_bytes([7; 16]),
+        sub: sub.into(),
+        iat,
+        seen,
+        roles: Roles::none(),
+    }
+}
+
+fn cookie_for(gate: &Gate, claims: &Claims) -> String {
+    seal(claims, gate.settings().keys.signing_key(), NAME)
+}
+
+fn fresh_cookie(gate: &Gate) -> String {
+    cookie_for(gate, &claims("alice", NOW - 1000, NOW - 1000))
+}
+
+fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Runs both steps with no revocations in KV.
+fn decide(gate: &Gate, method: &str, url: &str, hdrs: &[(&str, &str)]) -> Verdict {
+    decide_with(gate, method, url, hdrs, RevocationLookups::none())
+}
+
+fn decide_with(
+    gate: &Gate,
+    method: &str,
+    url: &str,
+    hdrs: &[(&str, &str)],
+    kv: RevocationLookups,
+) -> Verdict {
+    let list = headers(hdrs);
+    let parts = RequestParts {
+        method,
+        url,
+        headers: &list,
+    };
+    match gate.evaluate(&parts, NOW) {
+        Evaluation::Done(v) => v,
+        Evaluation::NeedsRevocation(p) => gate.resolve(*p, kv, NOW),
+    }
+}
+
+fn forward(v: Verdict) -> Forward {
+    match v {
+        Verdict::Forward(f) => *f,
+        Verdict::Reply(r) => panic!("expected a forward, got {} {:?}", r.status, r.body),
+    }
+}
+
+fn reply(v: Verdict) -> Reply {
+    match v {
+        Verdict::Reply(r) => *r,
+        Verdict::Forward(f) => panic!("expected a reply, got a forward to {}", f.url),
+    }
+}
+
+fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    list.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn all<'a>(list: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    list.iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn with_cookie(value: &str) -> String {
+    format!("{NAME}={value}")
+}
+
+gate_test! {
+    fn valid_session_is_forwarded_with_identity_and_without_the_cookie() {
+        let g = gate();
+        let c = with_cookie(&fresh_cookie(&g));
+        let cookie = format!("a=1; {c}; b=2");
+        let f = forward(decide(&g, "GET", "https://app.test/x/../y?q=1", &[
+            ("cookie", &cookie),
+            ("x-session-user", "mallory"),
+            ("x_session_id", "forged"),
+            ("x-forwarded-user", "mallory"),
+            ("connection", "x-session-user"),
+            ("host", "app.test"),
+        ]));
+        assert_eq!(f.url, "http://127.0.0.1:9000/y?q=1");
+        assert_eq!(all(&f.headers, "x-session-user"), ["alice"]);
+        assert_eq!(header(&f.headers, "x-session-id"), Some(SessionId::from_bytes([7; 16]).fingerprint().as_str()));
+        assert_eq!(header(&f.headers, "x-session-issued-at"), Some((NOW - 1000).to_string().as_str()));
+        assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
+        assert_eq!(header(&f.headers, "x-forwarded-host"), Some("app.test"));
+        for dropped in ["x_session_id", "x-forwarded-user", "connection", "host", "x-session-roles", "x-session-assertion"] {
+            assert_eq!(header(&f.headers, dropped), None, "{dropped}");
+        }
+        assert!(f.context.set_cookie.is_none());
+        assert_eq!(f.log.sub.as_deref(), Some("alice"));
+        assert_eq!(f.log.path.as_deref(), Some("/y"));
+    }
+
+    fn unauthenticated_requests_get_401_or_a_login_redirect() {
+        let g = gate();
+        let r = reply(decide(&g, "GET", "https://app.test/secret?a=b", &[("accept", "application/json")]));
+        assert_eq!(r.status, 401);
+        assert_eq!(r.body, r#"{"error":"unauthenticated","reason":"missing"}"#);
+        assert_eq!(header(&r.headers, "cache-control"), Some("no-store"));
+        assert!(header(&r.headers, "set-cookie").is_none());
+        let page = reply(decide(&g, "GET", "https://app.test/secret?a=b", &[("accept", "text/html")]));
+        assert_eq!(page.status, 302);
+        assert_eq!(header(&page.headers, "location"), Some("/login?next=%2Fsecret%3Fa%3Db"));
+        let head = reply(decide(&g, "HEAD", "https://app.test/s", &[("sec-fetch-mode", "navigate")]));
+        assert_eq!(head.status, 302);
+        let post = reply(decide(&g, "POST", "https://app.test/s", &[("accept", "text/html")]));
+        assert_eq!(post.status, 401);
+    }
+
+    fn each_bad_cookie_has_its_reason_and_is_cleared() {
+        let g = gate();
+        let expired = cookie_for(&g, &claims("a", NOW - 3_600_000, NOW - 1_800_001));
+        let future = cookie_for(&g, &claims("a", NOW + 61_000, NOW + 61_000));
+        let fresh = fresh_cookie(&g);
+        let cases = [
+            (with_cookie("garbage"), "invalid"),
+            (with_cookie(&expired), "expired"),
+            (with_cookie(&future), "invalid"),
+            (format!("{}; {}", with_cookie(&fresh), with_cookie(&fresh)), "invalid"),
+            (format!("\"{}\"", with_cookie(&fresh)), "missing"),
+        ];
+        for (cookie, reason) in cases {
+            let r = reply(decide(&g, "GET", "https://app.test/x", &[("cookie", &cookie)]));
+            assert_eq!(r.status, 401, "{cookie}");
+            assert!(r.body.contains(reason), "{cookie}: {}", r.body);
+            let cleared = header(&r.headers, "set-cookie");
+            assert_eq!(cleared.is_some(), reason != "missing", "{cookie}");
+        }
+        let revoked = reply(decide_with(&g, "GET", "https://app.test/x", &[("cookie", &with_cookie(&fresh))],
+            RevocationLookups { user: Ok(Some(NOW.to_string())), sid: Ok(None) }));
+        assert!(revoked.body.contains("revoked"));
+    }
+
+    fn kv_failure_is_503_when_closed() {
+        let g = gate();
+        let c = with_cookie(&fresh_cookie(&g));
+        let r = reply(decide_with(&g, "GET", "https://app.test/x", &[("cookie", &c)], RevocationLookups::failed()));
+        assert_eq!(r.status, 503);
+        let open = gate_with(&[("KV_FAILURE", "open")]);
+        let c = with_cookie(&fresh_cookie(&open));
+        let f = forward(decide_with(&open, "GET", "https://app.test/x", &[("cookie", &c)], RevocationLookups::failed()));
+        assert_eq!(f.log.reason.as_deref(), Some("kv_failure_open"));
+    }
+
+    fn refresh_is_due_after_the_interval_or_when_another_key_signed() {
+        let g = gate();
+        let stale = cookie_for(&g, &claims("alice", NOW - 600_000, NOW - 60_001));
+        let f = forward(decide(&g, "GET", "https://app.test/x", &[("cookie", &with_cookie(&stale))]));
+        let set = f.context.set_cookie.expect("refresh");
+        assert!(set.ends_with("; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=42600"), "{set}");
+        let value = set.split(';').next().unwrap().strip_prefix("__Host-session=").unwrap();
+        let refreshed = UnverifiedCookie::parse(value).unwrap().verify(&g.settings().keys, NAME).unwrap();
+        assert_eq!(refreshed.claims().seen, NOW);
+        assert_eq!(refreshed.claims().iat, NOW - 600_000);
+        let old_key = seal(&claims("alice", NOW, NOW), g.settings().keys.get("k0").unwrap(), NAME);
+        let f = forward(decide(&g, "GET", "https://app.test/x", &[("cookie", &with_cookie(&old_key))]));
+        assert!(f.context.set_cookie.expect("re-signed").contains("=v1.k1."));
+    }
+
+    fn session_ids_in_urls_are_never_credentials() {
+        let g = gate();
+        let r = reply(decide(&g, "GET", "https://app.test/a;jsessionid=1/b?x=1&SID=2&y", &[]));
+        assert_eq!(r.status, 302);
+        assert_eq!(header(&r.headers, "location"), Some("/a/b?x=1&y"));
+        assert_eq!(header(&r.headers, "referrer-policy"), Some("no-referrer"));
+        let c = with_cookie(&fresh_cookie(&g));
+        let f = forward(decide(&g, "POST", "https://app.test/a?__Host-session=v1.x&k=v", &[
+            ("cookie", &c),
+            ("referer", "https://app.test/prev?sid=secret&page=2"),
+        ]));
+        assert_eq!(f.url, "http://127.0.0.1:9000/a?k=v");
+        assert_eq!(header(&f.headers, "referer"), Some("https://app.test/prev?page=2"));
+    }
+
+    fn hostile_paths_get_400_and_nothing_else() {
+        let g = gate();
+        for url in ["https://app.test/a%2fb", "https://app.test/a%00", "https://app.test/%C0%AF", "https://app.test/p/..;/admin"] {
+            let r = reply(decide(&g, "GET", url, &[]));
+            assert_eq!(r.status, 400, "{url}");
+            assert_eq!(r.log.path, None, "a refused path is not logged");
+        }
+    }
+
+    fn public_paths_match_the_normalised_path_only() {
+        let g = gate();
+        let f = forward(decide(&g, "GET", "https://app.test/public/x.css", &[("cookie", "__Host-session=junk")]));
+        assert!(header(&f.headers, "x-session-user").is_none());
+        assert!(f.context.set_cookie.expect("cleared").contains("Max-Age=0"));
+        assert_eq!(reply(decide(&g, "GET", "https://app.test/public/../admin", &[])).status, 401);
+        assert_eq!(reply(decide(&g, "GET", "https://app.test/publicx", &[])).status, 401);
+        assert_eq!(reply(decide(&g, "GET", "https://app.test/admin?/public/x", &[])).status, 401);
+        forward(decide(&g, "GET", "https://app.test/about", &[]));
+        forward(decide(&g, "GET", "https://app.test/login?next=%2F", &[]));
+        // With a valid session, a public path still carries identity.
+        let c = with_cookie(&fresh_cookie(&g));
+        let f = forward(decide(&g, "GET", "https://app.test/about", &[("cookie", &c)]));
+        assert_eq!(header(&f.headers, "x-session-user"), Some("alice"));
+    }
+
+    fn csrf_checks_state_changing_requests_with_a_session() {
+        let g = gate();
+        let c = with_cookie(&fresh_cookie(&g));
+        let ok = |h: &[(&str, &str)]| {
+            let mut all = vec![("cookie", c.as_str())];
+            all.extend_from_slice(h);
+            matches!(decide(&g, "POST", "https://app.test/x", &all), Verdict::Forward(_))
+        };
+        assert!(ok(&[]), "no browser headers: a non-browser client");
+        assert!(ok(&[("sec-fetch-site", "same-origin")]));
+        assert!(ok(&[("sec-fetch-site", "none")]));
+        assert!(ok(&[("origin", "https://app.test")]));
+        assert!(!ok(&[("sec-fetch-site", "cross-site")]));
+        assert!(!ok(&[("sec-fetch-site", "same-site")]));
+        assert!(!ok(&[("origin", "https://evil.test")]));
+        assert!(!ok(&[("origin", "null")]));
+        assert!(!ok(&[("sec-fetch-site", "cross-site"), ("origin", "https://evil.test")]));
+        let r = reply(decide(&g, "DELETE", "https://app.test/x", &[("cookie", &c), ("origin", "https://evil.test")]));
+        assert_eq!(r.status, 403);
+        // Safe methods are not checked.
+        forward(decide(&g, "GET", "https://app.test/x", &[("cookie", &c), ("sec-fetch-site", "cross-site")]));
+        let off = gate_with(&[("CSRF", "off")]);
+        let c = with_cookie(&fresh_cookie(&off));
+        forward(decide(&off, "POST", "https://app.test/x", &[("cookie", &c), ("origin", "https://evil.test")]));
+    }
+
+    fn preflights_and_other_methods() {
+        let g = gate();
+        let pre = reply(decide(&g, "OPTIONS", "https://app.test/api", &[("origin", "https://other.test"), ("access-control-request-method", "POST")]));
+        assert_eq!(pre.status, 204);
+        assert!(pre.headers.iter().all(|(n, _)| !n.starts_with("access-control-")));
+        assert_eq!(reply(decide(&g, "OPTIONS", "https://app.test/api", &[])).status, 401);
+        assert_eq!(reply(decide(&g, "PROPFIND", "https://app.test/api", &[])).status, 401);
+        assert_eq!(reply(decide(&g, "GET", "https://app.test/ws", &[("upgrade", "websocket"), ("connection", "Upgrade")])).status, 401);
+    }
+
+    fn gate_endpoints() {
+        let g = gate();
+        let health = reply(decide(&g, "GET", "https://app.test/.session-gate/health", &[]));
+        assert_eq!(health.status, 200);
+        assert!(health.body.contains("\"keys\":2"));
+        assert_eq!(reply(decide(&g, "GET", "https://app.test/.session-gate/me", &[])).status, 401);
+        let stale = cookie_for(&g, &claims("alice", NOW - 600_000, NOW - 120_000));
+        let me = reply(decide(&g, "GET", "https://app.test/.session-gate/me", &[("cookie", &with_cookie(&stale))]));
+        assert_eq!(me.status, 200);
+        assert!(me.body.contains("\"idle_expires_at\":1700001680000"), "{}", me.body);
+        assert!(header(&me.headers, "set-cookie").is_none(), "reading /me is not activity");
+        let out = reply(decide(&g, "POST", "https://app.test/.session-gate/logout", &[("cookie", &with_cookie(&stale))]));
+        assert_eq!(out.status, 303);
+        assert_eq!(out.kv_writes.len(), 1);
+        assert_eq!(out.kv_writes[0].key, format!("sid:{}", SessionId::from_bytes([7; 16]).expose()));
+        assert_eq!(out.kv_writes[0].ttl_secs, Some(42_600));
+        assert_eq!(reply(decide(&g, "GET", "https://app.test/.session-gate/logout", &[])).status, 405);
+        assert_eq!(reply(decide(&g, "GET", "https://app.test/.session-gate/other", &[])).status, 404);
+    }
+
+    fn assertion_binds_user_host_method_and_path() {
+        let g = gate_with(&[("ORIGIN_SECRET", SECRET)]);
+        let mut c = claims("alice", NOW - 1000, NOW - 1000);
+        c.roles = Roles::from_list(["viewer"]).unwrap();
+        let cookie = with_cookie(&cookie_for(&g, &c));
+        let f = forward(decide(&g, "PUT", "https://App.Test/a/./b?q=1", &[("cookie", &cookie), ("x-session-assertion", "forged")]));
+        let text = all(&f.headers, "x-session-assertion");
+        assert_eq!(text.len(), 1);
+        let secret = g.settings().origin_secret.as_ref().unwrap();
+        let expected = Expected { aud: "app.test", mth: "PUT", pth: "/a/b", now: NOW };
+        let a = assertion::verify(text[0], secret, &expected).unwrap();
+        assert_eq!(a.sub.as_deref(), Some("alice"));
+        assert_eq!(a.exp, NOW + 60_000);
+        assert_eq!(a.roles, Some(vec!["viewer".to_string()]));
+        let anon = forward(decide(&g, "GET", "https://app.test/about", &[]));
+        let a = assertion::verify(header(&anon.headers, "x-session-assertion").unwrap(), secret,
+            &Expected { aud: "app.test", mth: "GET", pth: "/about", now: NOW }).unwrap();
+        assert_eq!(a.sub, None);
+    }
+
+    fn response_phase_filters_and_scrubs() {
+        let g = gate();
+        let c = with_cookie(&cookie_for(&g, &claims("alice", NOW - 600_000, NOW - 120_000)));
+        let f = forward(decide(&g, "GET", "https://app.test/x", &[("cookie", &c)]));
+        let plan = finish(&g, &f, &[
+            ("Set-Cookie", "__Host-session=evil; Path=/"),
+            ("set-cookie", " __host-session =evil"),
+            ("set-cookie", "theme=dark"),
+            ("location", "/next;jsessionid=9?sid=1&ok=1"),
+            ("x-session-user", "leak"),
+        ]);
+        let cookies = all(&plan.headers, "set-cookie");
+        assert_eq!(cookies.len(), 2, "{cookies:?}");
+        assert_eq!(cookies[0], "theme=dark");
+        assert!(cookies[1].starts_with("__Host-session=v1.k1."), "the refresh cookie");
+        assert_eq!(header(&plan.headers, "location"), Some("/next?ok=1"));
+        assert_eq!(header(&plan.headers, "referrer-policy"), Some("strict-origin-when-cross-origin"));
+        assert!(header(&plan.headers, "x-session-user").is_none());
+        let plan = finish(&g, &f, &[("referrer-policy", "no-referrer")]);
+        assert_eq!(all(&plan.headers, "referrer-policy"), ["no-referrer"]);
+    }
+
+    fn handshake_login_logout_rotate_and_revoke_user() {
+        let g = gate();
+        let old_sid = SessionId::from_bytes([7; 16]);
+        let mut old = claims("alice", NOW - 600_000, NOW - 1000);
+        old.roles = Roles::from_list(["viewer"]).unwrap();
+        let c = with_cookie(&cookie_for(&g, &old));
+        let f = forward(decide(&g, "POST", "https://app.test/login", &[("cookie", &c)]));
+        let sid_key = format!("sid:{}", old_sid.expose());
+
+        let login = finish(&g, &f, &[("x-session-login", "bob"), ("x-session-roles", "b,a")]);
+        let new = session_in(&g, &login);
+        assert_eq!((new.sub.as_str(), new.iat, new.seen), ("bob", NOW, NOW));
+        assert_eq!(new.roles.header_value(), "a,b");
+        assert_ne!(new.sid, old_sid);
+        assert_eq!(login.kv_writes.iter().map(|w| w.key.as_str()).collect::<Vec<_>>(), [sid_key.as_str()]);
+        assert_eq!(login.action.as_deref(), Some("login"));
+
+        let logout = finish(&g, &f, &[("x-session-logout", "1")]);
+        assert!(header(&logout.headers, "set-cookie").unwrap().contains("Max-Age=0"));
+        assert_eq!(logout.kv_writes[0].key, sid_key);
+
+        let rotate = finish(&g, &f, &[("x-session-rotate", "1")]);
+        let rotated = session_in(&g, &rotate);
+        assert_eq!((rotated.sub.as_str(), rotated.iat), ("alice", NOW - 600_000));
+        assert_eq!(rotated.roles.header_value(), "viewer");
+        assert_ne!(rotated.sid, old_sid);
+        assert_eq!(rotate.kv_writes[0].key, sid_key);
+
+        let change = finish(&g, &f, &[("x-session-revoke-user", "alice"), ("x-session-login", "alice")]);
+        let fresh = session_in(&g, &change);
+        assert_eq!(fresh.iat, NOW);
+        let epoch = change.kv_writes.iter().find(|w| w.key == "user:alice").expect("epoch");
+        assert_eq!(epoch.value, NOW.to_string());
+        assert_eq!(epoch.ttl_secs, None);
+        assert!(fresh.iat >= NOW, "the new session is not revoked by the epoch written with it");
+
+        let revoke_self = finish(&g, &f, &[("x-session-revoke-user", "alice")]);
+        assert!(header(&revoke_self.headers, "set-cookie").unwrap().contains("Max-Age=0"));
+
+        let bad = finish(&g, &f, &[("x-session-login", "a%0Ab"), ("x-session-revoke-user", "bob")]);
+        assert!(bad.kv_writes.is_empty(), "a malformed handshake is not half-applied");
+        assert!(bad.action.unwrap().starts_with("ignored"));
+
+        let anon = forward(decide(&g, "POST", "https://app.test/login", &[]));
+        let rot = finish(&g, &anon, &[("x-session-rotate", "1")]);
+        assert!(rot.kv_writes.is_empty());
+        assert!(header(&rot.headers, "set-cookie").is_none());
+        let no_rng = g.finish_response(&anon.context, &headers(&[("x-session-login", "bob")]), NOW, &mut || None);
+        assert!(header(&no_rng.headers, "set-cookie").unwrap().contains("Max-Age=0"));
+    }
+}
+
+fn finish(g: &Gate, f: &Forward, origin: &[(&str, &str)]) -> ResponsePlan {
+    let mut counter = 0u8;
+    g.finish_response(&f.context, &headers(origin), NOW, &mut || {
+        counter += 1;
+        Some([counter; 16])
+    })
+}
+
+fn session_in(g: &Gate, plan: &ResponsePlan) -> Claims {
+    let set = header(&plan.headers, "set-cookie").expect("a session cookie");
+    let value = set
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("__Host-session=")
+        .unwrap();
+    UnverifiedCookie::parse(value)
+        .unwrap()
+        .verify(&g.settings().keys, NAME)
+        .unwrap()
+        .claims()
+        .clone()
+}

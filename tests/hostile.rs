@@ -1,0 +1,286 @@
+//! Regression tests for hostile requests (issue #4): each bug the property
+//! tests, the fuzzers or the end-to-end attack suite found, pinned at the
+//! decision function. Pure: no worker, no network, no clock.
+
+use session_gate::gate::Gate;
+use session_gate::session::{seal, Claims, Roles, SessionId};
+use session_gate::settings::Settings;
+use session_gate::verdict::{Evaluation, Forward, Reply, RequestParts, RevocationLookups, Verdict};
+
+const NOW: u64 = 1_700_000_000_000;
+const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
+const NAME: &str = "__Host-session";
+const ORIGIN: &str = "http://127.0.0.1:9000";
+
+fn gate() -> Gate {
+    let settings = Settings::from_lookup(|name| match name {
+        "SESSION_KEYS" => Some(KEYS.into()),
+        "PUBLIC_PATHS" => Some("/public/*".into()),
+        "ORIGIN_URL" => Some(ORIGIN.into()),
+        _ => None,
+    })
+    .expect("test settings are valid");
+    Gate::new(settings)
+}
+
+fn session_cookie(gate: &Gate) -> String {
+    let claims = Claims {
+        sid: SessionId::from_bytes([7; 16]),
+        sub: "alice".into(),
+        iat: NOW - 1000,
+        seen: NOW - 1000,
+        roles: Roles::none(),
+    };
+    format!(
+        "{NAME}={}",
+        seal(&claims, gate.settings().keys.signing_key(), NAME)
+    )
+}
+
+fn decide(gate: &Gate, method: &str, path: &str, hdrs: &[(&str, &str)]) -> Verdict {
+    let list: Vec<(String, String)> = hdrs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let url = format!("https://gate.example{path}");
+    let parts = RequestParts {
+        method,
+        url: &url,
+        headers: &list,
+    };
+    match gate.evaluate(&parts, NOW) {
+        Evaluation::Done(v) => v,
+        Evaluation::NeedsRevocation(p) => gate.resolve(*p, RevocationLookups::none(), NOW),
+    }
+}
+
+fn forward(v: Verdict) -> Forward {
+    match v {
+        Verdict::Forward(f) => *f,
+        Verdict::Reply(r) => panic!("expected a forward, got {} {:?}", r.status, r.body),
+    }
+}
+
+fn reply(v: Verdict) -> Reply {
+    match v {
+        Verdict::Reply(r) => *r,
+        Verdict::Forward(f) => panic!("expected a reply, got a forward to {}", f.url),
+    }
+}
+
+fn location(r: &Reply) -> &str {
+    r.headers
+        .iter()
+        .find(|(n, _)| n == "location")
+        .map(|(_, v)| v.as_str())
+        .expect("a Location header")
+}
+
+/// `/;jsessionid=x/evil.com` once scrubbed was `//evil.com`: the scrub
+/// redirect sent browsers to another host, and other methods forwarded a
+/// path that was not in normal form.
+#[test]
+fn scrubbed_path_parameters_leave_no_empty_segment() {
+    let g = gate();
+    for (path, clean) in [
+        ("/;jsessionid=abc/evil.com/x", "/evil.com/x"),
+        ("/;sid=1/;SID=2/evil.com", "/evil.com"),
+        ("/;jsessionid=1;sid=2//evil.com", "/evil.com"),
+        ("/a/;sid=1/b", "/a/b"),
+        ("/a/;sid=1", "/a/"),
+        ("/;sid=1", "/"),
+        ("/a;sid=1/b;v=2", "/a/b;v=2"),
+    ] {
+        let r = reply(decide(&g, "GET", path, &[]));
+        assert_eq!(r.status, 302, "{path}");
+        assert_eq!(location(&r), clean, "{path}");
+        let f = forward(decide(&g, "POST", path, &[("cookie", &session_cookie(&g))]));
+        assert_eq!(f.url, format!("{ORIGIN}{clean}"), "{path}");
+        assert_eq!(f.log.path.as_deref(), Some(clean), "{path}");
+    }
+}
+
+fn status(v: Verdict) -> u16 {
+    match v {
+        Verdict::Reply(r) => r.status,
+        Verdict::Forward(_) => 0,
+    }
+}
+
+/// The same-origin check covered only POST, PUT, PATCH and DELETE: a
+/// cross-site WebSocket handshake (cross-site WebSocket hijacking), an
+/// unsafe WebDAV method, or a GET that asks the origin to act as DELETE
+/// through a method-override header reached the origin with the victim's
+/// identity. Every method but the safe ones (GET, HEAD, OPTIONS, TRACE) is
+/// now checked, and so are upgrades and overrides.
+#[test]
+fn the_same_origin_check_covers_every_state_changing_request() {
+    let g = gate();
+    let cookie = session_cookie(&g);
+    let cross = [("origin", "https://evil.example")];
+    let site = [("sec-fetch-site", "same-site")];
+    let ws = [
+        ("upgrade", "websocket"),
+        ("connection", "Upgrade"),
+        ("sec-websocket-version", "13"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        let mut h = vec![("cookie", cookie.as_str())];
+        h.extend_from_slice(extra);
+        h
+    };
+    for (method, extra) in [
+        ("PROPFIND", &cross[..]),
+        ("MKCOL", &site[..]),
+        ("MOVE", &cross[..]),
+        ("PURGE", &cross[..]),
+        ("GET", &[&ws[..], &cross[..]].concat()[..]),
+        ("GET", &[&ws[..], &site[..]].concat()[..]),
+        ("GET", &[("x-http-method-override", "DELETE"), cross[0]][..]),
+        ("GET", &[("X-HTTP-Method", "put"), cross[0]][..]),
+        ("HEAD", &[("x-method-override", "PATCH"), site[0]][..]),
+        (
+            "GET",
+            &[("x-http-method-override", "SOMETHING"), cross[0]][..],
+        ),
+    ] {
+        let headers = with(extra);
+        assert_eq!(
+            status(decide(&g, method, "/app/x", &headers)),
+            403,
+            "{method} {extra:?}"
+        );
+    }
+    // Safe requests, same-origin upgrades and non-browser clients still pass.
+    for (method, extra) in [
+        ("GET", &cross[..]),
+        ("HEAD", &cross[..]),
+        ("OPTIONS", &cross[..]),
+        ("TRACE", &cross[..]),
+        ("GET", &[("x-http-method-override", "GET"), cross[0]][..]),
+        ("GET", &ws[..]),
+        (
+            "GET",
+            &[&ws[..], &[("origin", "https://gate.example")][..]].concat()[..],
+        ),
+        ("PROPFIND", &[][..]),
+        ("PROPFIND", &[("sec-fetch-site", "same-origin")][..]),
+    ] {
+        let headers = with(extra);
+        forward(decide(&g, method, "/app/x", &headers));
+    }
+}
+
+/// Two `Cookie` header lines reach the Worker joined by `, ` (the Fetch
+/// rule for repeated headers). The gate read `a=1, __Host-session=…` as one
+/// cookie named `a`, so it saw no session, and forwarded the whole line: the
+/// session cookie reached the origin on public paths. A `,` cannot occur in
+/// a cookie value (RFC 6265 cookie-octet), so each side is now a cookie of
+/// its own: found, counted for duplicates, and stripped.
+#[test]
+fn cookies_joined_from_two_header_lines_are_read_and_stripped() {
+    use session_gate::headers::{find_session_cookie, strip_session_cookie, CookieSearch};
+    assert_eq!(
+        find_session_cookie(&["a=1, __Host-session=v"], NAME),
+        CookieSearch::One("v")
+    );
+    assert_eq!(
+        find_session_cookie(&["__Host-session=v, __Host-session=w"], NAME),
+        CookieSearch::Duplicate
+    );
+    assert_eq!(
+        strip_session_cookie("a=1, __Host-session=v; b=2", NAME).as_deref(),
+        Some("a=1; b=2")
+    );
+    assert_eq!(
+        strip_session_cookie("__HOST-SESSION=v,a=1", NAME).as_deref(),
+        Some("a=1")
+    );
+    assert_eq!(
+        strip_session_cookie("x=1,2; y=3", NAME).as_deref(),
+        Some("x=1,2; y=3")
+    );
+
+    let g = gate();
+    let cookie = session_cookie(&g);
+    let joined = format!("theme=dark, {cookie}");
+    let f = forward(decide(&g, "GET", "/public/x", &[("cookie", &joined)]));
+    let sent: Vec<&str> = f
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(sent, ["theme=dark"]);
+    assert!(f
+        .headers
+        .iter()
+        .any(|(n, v)| n == "x-session-user" && v == "alice"));
+    let twice = format!("{cookie}, {cookie}");
+    assert_eq!(
+        status(decide(&g, "GET", "/app/x", &[("cookie", &twice)])),
+        401
+    );
+}
+
+/// A `101 Switching Protocols` from the origin went to the client as the
+/// origin sent it: `X-Session-Login` and a `Set-Cookie` naming the session
+/// cookie reached the browser, and the handshake was never applied. The
+/// upgrade's response phase is now the same as every other response's, less
+/// the per-connection headers the runtime writes itself.
+#[test]
+fn an_upgrade_response_is_filtered_like_any_other() {
+    let g = gate();
+    let f = forward(decide(
+        &g,
+        "GET",
+        "/app/ws",
+        &[
+            ("cookie", &session_cookie(&g)),
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+        ],
+    ));
+    let origin: Vec<(String, String)> = [
+        ("upgrade", "websocket"),
+        ("connection", "Upgrade"),
+        ("sec-websocket-accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        ("sec-websocket-extensions", "permessage-deflate"),
+        ("sec-websocket-protocol", "chat"),
+        ("x-session-login", "mallory"),
+        ("x-session-user", "mallory"),
+        ("set-cookie", "__Host-session=forged; Path=/"),
+        ("set-cookie", "theme=dark"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut sid = || Some([9u8; 16]);
+    let plan = g.finish_upgrade(&f.context, &origin, NOW, &mut sid);
+    let names: Vec<&str> = plan.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "sec-websocket-protocol",
+            "set-cookie",
+            "referrer-policy",
+            "set-cookie"
+        ],
+        "{:?}",
+        plan.headers
+    );
+    let cookies: Vec<&str> = plan
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies[0], "theme=dark");
+    // The login was applied: a fresh session for mallory, signed by the gate.
+    assert!(
+        cookies[1].starts_with("__Host-session=v1.k1."),
+        "{}",
+        cookies[1]
+    );
+    assert_eq!(plan.action.as_deref(), Some("login"));
+}
