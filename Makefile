@@ -5,7 +5,7 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 export PATH := $(CARGO_BIN):$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: deps chromium build cli demo-origin dev test test-native test-wasm test-e2e test-browser lint dry-run clean fuzz
+.PHONY: deps chromium build cli demo-origin dev test test-native test-wasm test-e2e test-browser lint dry-run bench clean fuzz
 
 ## Install the wasm target, wasm-bindgen-cli, worker-build and npm packages (idempotent).
 deps:
@@ -66,6 +66,12 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy -p demo-origin --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+
+## Benchmarks, never part of `test`: microbenchmarks, the gate beside a
+## pass-through and a JavaScript peer under workerd, size, memory. Writes
+## bench/results.md; BENCHMARKS.md explains it.
+bench: deps build
+	@bash scripts/bench.sh
 
 ## The exact upload bundle `wrangler deploy` would send, and its size.
 dry-run: build
