@@ -417,14 +417,29 @@ async fn handle(
     }
 }
 
+/// A JavaScript exception the handler could not turn into a response (no
+/// `Response` could be built at all). A plain error type instead of
+/// `worker::Error`, whose formatting code for every workers-rs failure would
+/// otherwise be linked into the module.
+#[derive(Debug)]
+struct Unanswerable(JsValue);
+
+impl std::fmt::Display for Unanswerable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no response could be built: {:?}", self.0)
+    }
+}
+
+impl std::error::Error for Unanswerable {}
+
 #[event(fetch)]
 async fn fetch(
     request: web_sys::Request,
     env: Env,
     _ctx: Context,
-) -> worker::Result<web_sys::Response> {
+) -> Result<web_sys::Response, Unanswerable> {
     let now = worker::Date::now().as_millis();
-    let (response, mut log) = handle(&request, &env, now).await?;
+    let (response, mut log) = handle(&request, &env, now).await.map_err(Unanswerable)?;
     // `Cf::colo` unwraps, and a runtime may omit `colo` (plain workerd
     // does): read both fields without panicking.
     if let Some(cf) = request.cf() {
