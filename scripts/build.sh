@@ -17,4 +17,7 @@ for tool in "$WASM_BINDGEN_BIN" "$ESBUILD_BIN" "$WASM_OPT_BIN" "$CARGO_BIN/worke
     exit 1
   fi
 done
-exec worker-build --release
+worker-build --release
+if [ "${SESSION_GATE_WASM_NAMES:-}" != keep ]; then
+  node scripts/strip-wasm-names.mjs build/index_bg.wasm
+fi
