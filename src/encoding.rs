@@ -88,9 +88,67 @@ pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Appends `text` as a JSON string literal, quotes included, escaped exactly
+/// as `serde_json` escapes: `"` and `\` with a backslash, the control
+/// characters below U+0020 as `\b`, `\t`, `\n`, `\f`, `\r` or `\u00xx`,
+/// everything else (non-ASCII included) as it is. Hand-written so that the
+/// Worker's Wasm module needs no JSON serialiser.
+pub fn push_json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut clean = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\x08' => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            b'\x0c' => "\\f",
+            b'\r' => "\\r",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[clean..i]);
+        clean = i + 1;
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&text[clean..]);
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_escaped_like_serde_json() {
+        let mut samples: Vec<String> = (0u32..0x80)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        samples.extend(
+            [
+                "",
+                "plain",
+                "\"quoted\" \\ back",
+                "é ü 日本 \u{2028} \u{7f} \u{1F600}",
+                "\u{0}\u{1f}\n\r\t",
+            ]
+            .map(String::from),
+        );
+        for text in samples {
+            let mut ours = String::new();
+            push_json_string(&mut ours, &text);
+            assert_eq!(ours, serde_json::Value::from(text.as_str()).to_string());
+        }
+    }
 
     #[test]
     fn base64url_round_trip_and_canonical_only() {
