@@ -123,9 +123,85 @@ pub fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// A JSON object written field by field, without a JSON serialiser. Fields
+/// appear in the order they are added.
+#[derive(Debug)]
+pub struct JsonObject(String);
+
+impl JsonObject {
+    /// An empty object.
+    pub fn new() -> Self {
+        Self(String::from("{"))
+    }
+
+    fn key(&mut self, key: &str) -> &mut String {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        push_json_string(&mut self.0, key);
+        self.0.push(':');
+        &mut self.0
+    }
+
+    /// Adds a string field.
+    pub fn string(mut self, key: &str, value: &str) -> Self {
+        push_json_string(self.key(key), value);
+        self
+    }
+
+    /// Adds an integer field.
+    pub fn number(mut self, key: &str, value: u64) -> Self {
+        self.key(key).push_str(&value.to_string());
+        self
+    }
+
+    /// Adds an array of strings.
+    pub fn strings(mut self, key: &str, values: &[String]) -> Self {
+        let out = self.key(key);
+        out.push('[');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_string(out, value);
+        }
+        out.push(']');
+        self
+    }
+
+    /// The object's text.
+    pub fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+impl Default for JsonObject {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_objects() {
+        assert_eq!(JsonObject::new().finish(), "{}");
+        let text = JsonObject::new()
+            .string("a", "x\"y")
+            .number("b", u64::MAX)
+            .strings("c", &["r1".into(), "r2".into()])
+            .strings("d", &[])
+            .finish();
+        assert_eq!(
+            text,
+            r#"{"a":"x\"y","b":18446744073709551615,"c":["r1","r2"],"d":[]}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["c"][1], "r2");
+    }
 
     #[test]
     fn json_strings_are_escaped_like_serde_json() {

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::assertion::{self, AssertionClaims};
-use crate::encoding::{percent_encode_component, percent_encode_except};
+use crate::encoding::{percent_encode_component, percent_encode_except, JsonObject};
 use crate::handshake::Handshake;
 use crate::headers::{
     find_session_cookie, is_hop_by_hop, is_identity_header, strip_session_cookie, CookieSearch,
@@ -136,14 +136,24 @@ pub fn header_safe_sub(sub: &str) -> String {
     percent_encode_except(sub.as_bytes(), |b| (0x21..=0x7e).contains(&b) && b != b'%')
 }
 
-fn json_reply(status: u16, body: serde_json::Value, log: LogRecord) -> Reply {
+/// `{"error":…,"reason":…}` (reason optional), keys sorted as before.
+fn error_body(error: &str, reason: Option<&str>) -> String {
+    let body = JsonObject::new().string("error", error);
+    match reason {
+        Some(reason) => body.string("reason", reason),
+        None => body,
+    }
+    .finish()
+}
+
+fn json_reply(status: u16, body: String, log: LogRecord) -> Reply {
     Reply {
         status,
         headers: vec![
             ("content-type".into(), "application/json".into()),
             ("cache-control".into(), "no-store".into()),
         ],
-        body: body.to_string(),
+        body,
         kv_writes: Vec::new(),
         log,
     }
@@ -466,7 +476,7 @@ impl Gate {
         log.sub = Some(live.session.claims().sub.clone());
         json_reply(
             403,
-            serde_json::json!({"error": "forbidden", "reason": "cross-site request"}),
+            error_body("forbidden", Some("cross-site request")),
             log,
         )
     }
@@ -495,11 +505,7 @@ impl Gate {
             let mut log = inbound.log("deny");
             log.reason = Some(no.reason().into());
             log.status = 401;
-            json_reply(
-                401,
-                serde_json::json!({"error": "unauthenticated", "reason": no.reason()}),
-                log,
-            )
+            json_reply(401, error_body("unauthenticated", Some(no.reason())), log)
         };
         if no != NoSession::Missing {
             reply.headers.push((
@@ -611,11 +617,11 @@ impl Gate {
         let mut reply = match (endpoint, get_like, inbound.is_method("POST")) {
             ("health", true, _) => json_reply(
                 200,
-                serde_json::json!({
-                    "status": "ok",
-                    "version": crate::VERSION,
-                    "keys": self.settings.keys.len(),
-                }),
+                JsonObject::new()
+                    .number("keys", self.settings.keys.len() as u64)
+                    .string("status", "ok")
+                    .string("version", crate::VERSION)
+                    .finish(),
                 log,
             ),
             ("me", true, _) => match session {
@@ -625,26 +631,23 @@ impl Gate {
                     let c = live.session.claims();
                     json_reply(
                         200,
-                        serde_json::json!({
-                            "sub": c.sub,
-                            "fingerprint": c.sid.fingerprint(),
-                            "issued_at": c.iat,
-                            "last_seen": c.seen,
-                            "idle_expires_at": live.liveness.idle_expiry,
-                            "absolute_expires_at": live.liveness.absolute_expiry,
-                            "roles": c.roles.as_slice(),
-                            "now": now,
-                        }),
+                        JsonObject::new()
+                            .number("absolute_expires_at", live.liveness.absolute_expiry)
+                            .string("fingerprint", &c.sid.fingerprint())
+                            .number("idle_expires_at", live.liveness.idle_expiry)
+                            .number("issued_at", c.iat)
+                            .number("last_seen", c.seen)
+                            .number("now", now)
+                            .strings("roles", c.roles.as_slice())
+                            .string("sub", &c.sub)
+                            .finish(),
                         log,
                     )
                 }
                 Err(no) => {
                     log.reason = Some(no.reason().into());
-                    let mut reply = json_reply(
-                        401,
-                        serde_json::json!({"error": "unauthenticated", "reason": no.reason()}),
-                        log,
-                    );
+                    let mut reply =
+                        json_reply(401, error_body("unauthenticated", Some(no.reason())), log);
                     if no != NoSession::Missing {
                         reply
                             .headers
@@ -680,8 +683,7 @@ impl Gate {
                 reply
             }
             ("health" | "me", false, _) | ("logout", _, false) => {
-                let mut reply =
-                    json_reply(405, serde_json::json!({"error": "method_not_allowed"}), log);
+                let mut reply = json_reply(405, error_body("method_not_allowed", None), log);
                 let allow = if endpoint == "logout" {
                     "POST"
                 } else {
@@ -690,7 +692,7 @@ impl Gate {
                 reply.headers.push(("allow".into(), allow.into()));
                 reply
             }
-            _ => json_reply(404, serde_json::json!({"error": "not_found"}), log),
+            _ => json_reply(404, error_body("not_found", None), log),
         };
         reply.log.status = reply.status;
         reply
@@ -895,5 +897,39 @@ fn revoke_sid(claims: &Claims, absolute_expiry: u64, now: u64) -> KvWrite {
         key: revocation::sid_key(claims.sid.expose()),
         value: now.to_string(),
         ttl_secs: Some(revocation::sid_ttl_secs(absolute_expiry, now)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_what_serde_json_printed() {
+        for reason in ["missing", "invalid", "expired", "revoked"] {
+            assert_eq!(
+                error_body("unauthenticated", Some(reason)),
+                serde_json::json!({"error": "unauthenticated", "reason": reason}).to_string()
+            );
+        }
+        assert_eq!(
+            error_body("not_found", None),
+            serde_json::json!({"error": "not_found"}).to_string()
+        );
+        let me = JsonObject::new()
+            .number("absolute_expires_at", 3)
+            .string("fingerprint", "ab")
+            .number("idle_expires_at", 2)
+            .number("issued_at", 1)
+            .number("last_seen", 1)
+            .number("now", 2)
+            .strings("roles", &["a".into()])
+            .string("sub", "al\"ice")
+            .finish();
+        let expected = serde_json::json!({
+            "sub": "al\"ice", "fingerprint": "ab", "issued_at": 1, "last_seen": 1,
+            "idle_expires_at": 2, "absolute_expires_at": 3, "roles": ["a"], "now": 2,
+        });
+        assert_eq!(me, expected.to_string());
     }
 }
