@@ -155,6 +155,12 @@ impl JsonObject {
         self
     }
 
+    /// Adds a `null` field.
+    pub fn null(mut self, key: &str) -> Self {
+        self.key(key).push_str("null");
+        self
+    }
+
     /// Adds an array of strings.
     pub fn strings(mut self, key: &str, values: &[String]) -> Self {
         let out = self.key(key);
