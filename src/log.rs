@@ -107,6 +107,9 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["sub"], "al\\ice\u{1}");
         let no_path = LogRecord::new("config_error", "GET", None).to_json();
-        assert_eq!(no_path, r#"{"event":"config_error","method":"GET","status":0}"#);
+        assert_eq!(
+            no_path,
+            r#"{"event":"config_error","method":"GET","status":0}"#
+        );
     }
 }
