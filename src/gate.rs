@@ -710,8 +710,18 @@ impl Gate {
         now: u64,
         fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
     ) -> ResponsePlan {
-        let mut plan = self.apply_handshake(context, origin_headers, now, fresh_sid);
-        plan.headers = self.response_headers(plan.headers.pop().map(|(_, v)| v), origin_headers);
+        let mut plan = ResponsePlan::default();
+        let cookie = match Handshake::parse(origin_headers) {
+            Ok(None) => context.set_cookie.clone(),
+            Ok(Some(handshake)) => {
+                self.apply_handshake(&handshake, context, now, fresh_sid, &mut plan)
+            }
+            Err(e) => {
+                plan.action = Some(format!("ignored: {e}"));
+                context.set_cookie.clone()
+            }
+        };
+        plan.headers = self.response_headers(cookie, origin_headers);
         plan
     }
 
@@ -741,33 +751,19 @@ impl Gate {
         plan
     }
 
-    /// Applies the origin's handshake. Returns a plan whose only header (if
-    /// any) is the `Set-Cookie` to send.
+    /// Applies a valid handshake: records its KV writes and action in `plan`
+    /// and returns the `Set-Cookie` to send, if any.
     fn apply_handshake(
         &self,
+        handshake: &Handshake,
         context: &ResponseContext,
-        origin_headers: &[(String, String)],
         now: u64,
         fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
-    ) -> ResponsePlan {
+        plan: &mut ResponsePlan,
+    ) -> Option<String> {
         let name = &self.settings.cookie_name;
-        let mut plan = ResponsePlan::default();
         let mut cookie = context.set_cookie.clone();
         let current = context.session.as_ref();
-        let handshake = match Handshake::parse(origin_headers) {
-            Ok(Some(h)) => h,
-            Ok(None) => {
-                plan.headers
-                    .extend(cookie.map(|c| ("set-cookie".into(), c)));
-                return plan;
-            }
-            Err(e) => {
-                plan.action = Some(format!("ignored: {e}"));
-                plan.headers
-                    .extend(cookie.map(|c| ("set-cookie".into(), c)));
-                return plan;
-            }
-        };
         let mut actions: Vec<&str> = Vec::new();
         if let Some(user) = &handshake.revoke_user {
             plan.kv_writes.push(KvWrite {
@@ -844,9 +840,7 @@ impl Gate {
             }
         }
         plan.action = Some(actions.join("+"));
-        plan.headers
-            .extend(cookie.map(|c| ("set-cookie".into(), c)));
-        plan
+        cookie
     }
 
     /// Response headers for the client, from the origin's.
