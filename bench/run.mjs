@@ -121,6 +121,8 @@ async function e2e(report) {
     };
   }
 
+  const afterRuns = Object.fromEntries(workers.map((w) => [w.name, memory(w.pid).rss]));
+
   // Memory: the gate under BENCH_MIXED_REQUESTS mixed valid/invalid
   // requests, in wrk runs of MIXED_CHUNK seconds until there were enough.
   log(`memory: ${MIXED} mixed requests to the gate`);
@@ -190,8 +192,10 @@ async function e2e(report) {
   rows.push("");
   rows.push(`RSS after each ${MIXED_CHUNK}-second wrk run: ${trend.map((kb) => (kb / 1024).toFixed(1)).join(", ")} MB.`);
   rows.push("");
-  rows.push(`RSS at start of the other workers: ${workers.filter((w) => w !== gate).map((w) => `${w.name} ${mb(startRss[w.name])}`).join(", ")}. ` +
-    `The gate wrote ${fmt(logLines)} log lines in all.`);
+  rows.push("RSS of every worker at start and after the timed runs above (V8 and workerd grow their heaps " +
+    "under load, whatever the Worker): " +
+    workers.map((w) => `${w.name} ${mb(startRss[w.name])} → ${mb(afterRuns[w.name])}`).join(", ") +
+    `. The gate wrote ${fmt(logLines)} log lines in all.`);
   report.push(...rows, "");
   return {
     med,
@@ -261,11 +265,20 @@ function size(report) {
     `| \`wrangler deploy --dry-run\` total upload | ${upload?.[1] ?? "?"} | ${upload?.[2] ?? "?"} (wrangler's gzip) |`,
     `| build/index_bg.wasm | ${fmt(wasm.length)} B | ${fmt(gz(wasm))} B |`,
     `| build/index.js | ${fmt(js.length)} B | ${fmt(gz(js))} B |`,
-    "",
   ];
+  if (process.env.BENCH_COMPARE) {
+    const dir = path.resolve(process.env.BENCH_COMPARE);
+    const other = fs.readFileSync(path.join(dir, "index_bg.wasm"));
+    rows.push(`| ${path.basename(dir)}: index_bg.wasm (BENCH_COMPARE) | ${fmt(other.length)} B | ${fmt(gz(other))} B |`);
+  }
+  rows.push("");
   // What dominates: twiggy on the shipped module, grouped by crate.
   try {
-    const json = JSON.parse(execFileSync("twiggy", ["top", "-n", "100000", "-f", "json", path.join(ROOT, "build", "index_bg.wasm")], { maxBuffer: 1 << 26 }).toString());
+    // The shipped module has no function names (scripts/build.sh strips
+    // them); the build keeps a copy with names for this breakdown.
+    const named = path.join(ROOT, "target", "index_bg.with-names.wasm");
+    const analysed = fs.existsSync(named) ? named : path.join(ROOT, "build", "index_bg.wasm");
+    const json = JSON.parse(execFileSync("twiggy", ["top", "-n", "100000", "-f", "json", analysed], { maxBuffer: 1 << 26 }).toString());
     const groups = new Map();
     for (const item of json) {
       const name = item.name;
@@ -276,12 +289,15 @@ function size(report) {
         const m = /^<?(?:&(?:mut )?)?([A-Za-z_][A-Za-z0-9_]*)/.exec(name.replace(/^<\w+ as /, "<"));
         crate = m ? m[1] : "other";
         if (/^code\[\d+\]$/.test(name)) crate = "unnamed code";
+        // The fetch handler's async state machine, with the core it
+        // inlines, is compiled into js_sys's future_to_promise closure.
+        if (name.startsWith("js_sys::futures::future_to_promise::")) crate = "the fetch handler (async, in js_sys's future_to_promise)";
       }
       groups.set(crate, (groups.get(crate) ?? 0) + item.shallow_size);
     }
-    const total = wasm.length;
+    const total = fs.statSync(analysed).size;
     const top = [...groups.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14);
-    rows.push("What the wasm holds (twiggy, shallow bytes grouped by crate or section):", "");
+    rows.push(`What the wasm holds (twiggy on ${path.relative(ROOT, analysed)}, the same module before its name section is dropped; shallow bytes grouped by crate or section):`, "");
     rows.push("| crate or section | bytes | share |", "| --- | ---: | ---: |");
     for (const [crate, bytes] of top) rows.push(`| ${crate} | ${fmt(bytes)} | ${((bytes / total) * 100).toFixed(1)}% |`);
     rows.push("");

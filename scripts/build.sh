@@ -19,5 +19,7 @@ for tool in "$WASM_BINDGEN_BIN" "$ESBUILD_BIN" "$WASM_OPT_BIN" "$CARGO_BIN/worke
 done
 worker-build --release
 if [ "${SESSION_GATE_WASM_NAMES:-}" != keep ]; then
+  # The module with its names stays in target/ for size analysis (make bench).
+  mkdir -p target && cp build/index_bg.wasm target/index_bg.with-names.wasm
   node scripts/strip-wasm-names.mjs build/index_bg.wasm
 fi
