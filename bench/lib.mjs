@@ -14,9 +14,9 @@ export const ORIGIN_BIN = path.join(ROOT, "target", "release", "examples", "benc
 export const CLI = path.join(ROOT, "target", "release", "session-gate");
 
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
-export const SECONDS = env("BENCH_SECONDS", 2);
+export const SECONDS = env("BENCH_SECONDS", 1);
 export const WARMUP = env("BENCH_WARMUP", 1);
-export const ROUNDS = env("BENCH_ROUNDS", 5);
+export const ROUNDS = env("BENCH_ROUNDS", 10);
 export const CONNECTIONS = env("BENCH_CONNECTIONS", 16);
 export const MIXED = env("BENCH_MIXED_REQUESTS", 200000);
 export const MIXED_CHUNK = 5;

@@ -166,18 +166,32 @@ async function e2e(report) {
     }
   }
   rows.push("");
-  rows.push("Ratios of the medians (throughput: higher is better for the gate; latency and CPU: lower is better):");
+  // The load on a shared machine changes from second to second, and every
+  // worker of one round ran within a few seconds of the others: each ratio
+  // is the median over rounds of that round's ratio, not a ratio of medians.
+  const paired = (kind, a, b, metric) =>
+    median(samples[`${kind}/${a}`].map((m, i) => m[metric] / samples[`${kind}/${b}`][i][metric]));
+  const others = [["pass-through", "pass-through"], ["peer", "peer"]];
+  const compare = workers.find((w) => w.name.startsWith("gate@"));
+  if (compare) others.push([compare.name, compare.name]);
+  rows.push("The gate's ratios to the others: for each round, the gate's number divided by the other's in the same " +
+    "round, then the median over the rounds. Throughput: above 1 favours the gate; latency and CPU: below 1 does.");
   rows.push("");
-  rows.push("| cookie | req/s gate/pass-through | req/s gate/peer | p50 gate/pass-through | p50 gate/peer | p99 gate/pass-through | p99 gate/peer | CPU gate/pass-through | CPU gate/peer |");
-  rows.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const metrics = [["rps", "req/s"], ["p50", "p50"], ["p99", "p99"], ["cpuUs", "CPU/req"]];
+  rows.push(`| cookie | ${metrics.flatMap(([, label]) => others.map(([, o]) => `${label} gate/${o}`)).join(" | ")} |`);
+  rows.push(`| --- | ${metrics.flatMap(() => others.map(() => "---:")).join(" | ")} |`);
   const ratios = {};
   for (const [kind] of kinds) {
-    const g = med[`${kind}/gate`];
-    const p = med[`${kind}/pass-through`];
-    const q = med[`${kind}/peer`];
-    const r = (a, b) => (a / b).toFixed(2);
-    ratios[kind] = { rpsPass: g.rps / p.rps, rpsPeer: g.rps / q.rps, cpuPass: g.cpuUs / p.cpuUs, cpuPeer: g.cpuUs / q.cpuUs };
-    rows.push(`| ${kind} | ${r(g.rps, p.rps)} | ${r(g.rps, q.rps)} | ${r(g.p50, p.p50)} | ${r(g.p50, q.p50)} | ${r(g.p99, p.p99)} | ${r(g.p99, q.p99)} | ${r(g.cpuUs, p.cpuUs)} | ${r(g.cpuUs, q.cpuUs)} |`);
+    ratios[kind] = {};
+    const cells = [];
+    for (const [metric] of metrics) {
+      for (const [o] of others) {
+        const value = paired(kind, "gate", o, metric);
+        ratios[kind][`${metric}/${o}`] = value;
+        cells.push(value.toFixed(2));
+      }
+    }
+    rows.push(`| ${kind} | ${cells.join(" | ")} |`);
   }
   rows.push("");
   rows.push("Startup (workerd spawn to first response; one sample each, noisy): " +
