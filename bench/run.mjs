@@ -123,33 +123,42 @@ async function e2e(report) {
 
   const afterRuns = Object.fromEntries(workers.map((w) => [w.name, memory(w.pid).rss]));
 
-  // Memory: the gate under BENCH_MIXED_REQUESTS mixed valid/invalid
-  // requests, in wrk runs of MIXED_CHUNK seconds until there were enough.
-  log(`memory: ${MIXED} mixed requests to the gate`);
-  const rssBefore = memory(gate.pid);
-  const mixed = { requests: 0, ok: 0, denied: 0, other: 0, connect: 0, read: 0, write: 0, timeout: 0 };
-  const trend = [];
-  let originAgrees = true;
-  let reachedOrigin = 0;
-  while (mixed.requests < MIXED) {
-    const identifiedBefore = (await origin.stats()).identified;
-    const chunk = runWrk(gate.url, {
-      seconds: MIXED_CHUNK,
-      script: "mixed.lua",
-      extraEnv: { BENCH_VALID_COOKIE: valid, BENCH_INVALID_COOKIE: invalid, BENCH_CF_BLOB: CF_BLOB },
-    });
-    for (const k of Object.keys(mixed)) mixed[k] += chunk[k];
-    const reached = (await origin.stats()).identified - identifiedBefore;
-    reachedOrigin += reached;
-    // A request in flight when wrk stops may reach the origin without its
-    // response being counted: at most one per connection.
-    originAgrees &&= reached >= chunk.ok && reached <= chunk.ok + CONNECTIONS;
-    trend.push(memory(gate.pid).rss);
-    log(`memory: ${fmt(mixed.requests)} requests, RSS ${(trend.at(-1) / 1024).toFixed(1)} MB`);
-  }
-  await sleep(500);
-  const rssAfter = memory(gate.pid);
-  const mixedErrors = mixed.connect + mixed.read + mixed.write + mixed.timeout + mixed.other;
+  // Memory: the gate, then the peer, under BENCH_MIXED_REQUESTS mixed
+  // valid/invalid requests each, in wrk runs of MIXED_CHUNK seconds until
+  // there were enough. The peer's run shows how much of any change is the
+  // runtime's own (V8 sizes its heaps lazily) rather than the gate's.
+  const memoryRun = async (w) => {
+    log(`memory: ${MIXED} mixed requests to ${w.name}`);
+    const before = memory(w.pid);
+    const totals = { requests: 0, ok: 0, denied: 0, other: 0, connect: 0, read: 0, write: 0, timeout: 0 };
+    const trend = [];
+    let agrees = true;
+    let reachedOrigin = 0;
+    while (totals.requests < MIXED) {
+      const identifiedBefore = (await origin.stats()).identified;
+      const chunk = runWrk(w.url, {
+        seconds: MIXED_CHUNK,
+        script: "mixed.lua",
+        extraEnv: { BENCH_VALID_COOKIE: valid, BENCH_INVALID_COOKIE: invalid, BENCH_CF_BLOB: CF_BLOB },
+      });
+      for (const k of Object.keys(totals)) totals[k] += chunk[k];
+      const reached = (await origin.stats()).identified - identifiedBefore;
+      reachedOrigin += reached;
+      // A request in flight when wrk stops may reach the origin without its
+      // response being counted: at most one per connection.
+      agrees &&= reached >= chunk.ok && reached <= chunk.ok + CONNECTIONS;
+      trend.push(memory(w.pid).rss);
+      log(`memory: ${w.name} ${fmt(totals.requests)} requests, RSS ${(trend.at(-1) / 1024).toFixed(1)} MB`);
+    }
+    await sleep(500);
+    const after = memory(w.pid);
+    const errors = totals.connect + totals.read + totals.write + totals.timeout + totals.other;
+    return { worker: w.name, before: before.rss, after: after.rss, hwm: after.hwm, trend, totals, errors, agrees, reachedOrigin };
+  };
+  const memoryRuns = [await memoryRun(gate), await memoryRun(peer)];
+  const mixed = memoryRuns[0].totals;
+  const mixedErrors = memoryRuns.reduce((a, m) => a + m.errors, 0);
+  const originAgrees = memoryRuns.every((m) => m.agrees);
   const logLines = fs.readFileSync(gate.logFile, "utf8").split("\n").filter((l) => l.startsWith('{"event"')).length;
   for (const w of workers) w.stop();
 
@@ -197,15 +206,20 @@ async function e2e(report) {
   rows.push("Startup (workerd spawn to first response; one sample each, noisy): " +
     workers.map((w) => `${w.name} ${w.firstResponseMs.toFixed(0)} ms`).join(", ") + ".");
   rows.push("");
-  rows.push(`### Memory: the gate's workerd under ${fmt(mixed.requests)} mixed requests (valid and invalid alternating)`);
+  rows.push(`### Memory: workerd under ${fmt(MIXED)}+ mixed requests (valid and invalid cookies alternating), the gate and then the peer`);
   rows.push("");
-  rows.push("| RSS at start | RSS before | RSS after | change | peak (VmHWM) | 200 | 401 | other statuses | socket errors | reached the origin |");
-  rows.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  rows.push("| worker | requests | RSS at start | RSS before | RSS after | change | peak (VmHWM) | 200 | 401 | other statuses | socket errors | reached the origin |");
+  rows.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
-  rows.push(`| ${mb(startRss.gate)} | ${mb(rssBefore.rss)} | ${mb(rssAfter.rss)} | ${((rssAfter.rss - rssBefore.rss) / 1024).toFixed(1)} MB | ${mb(rssAfter.hwm)} | ${fmt(mixed.ok)} | ${fmt(mixed.denied)} | ${mixed.other} | ${mixed.connect + mixed.read + mixed.write + mixed.timeout} | ${fmt(reachedOrigin)} |`);
+  for (const m of memoryRuns) {
+    const t = m.totals;
+    rows.push(`| ${m.worker} | ${fmt(t.requests)} | ${mb(startRss[m.worker])} | ${mb(m.before)} | ${mb(m.after)} | ${((m.after - m.before) / 1024).toFixed(1)} MB | ${mb(m.hwm)} | ${fmt(t.ok)} | ${fmt(t.denied)} | ${t.other} | ${t.connect + t.read + t.write + t.timeout} | ${fmt(m.reachedOrigin)} |`);
+  }
   rows.push("");
-  rows.push(`RSS after each ${MIXED_CHUNK}-second wrk run: ${trend.map((kb) => (kb / 1024).toFixed(1)).join(", ")} MB.`);
-  rows.push("");
+  for (const m of memoryRuns) {
+    rows.push(`RSS of ${m.worker} after each ${MIXED_CHUNK}-second wrk run: ${m.trend.map((kb) => (kb / 1024).toFixed(1)).join(", ")} MB.`);
+    rows.push("");
+  }
   rows.push("RSS of every worker at start and after the timed runs above (V8 and workerd grow their heaps " +
     "under load, whatever the Worker): " +
     workers.map((w) => `${w.name} ${mb(startRss[w.name])} → ${mb(afterRuns[w.name])}`).join(", ") +
@@ -214,7 +228,7 @@ async function e2e(report) {
   return {
     med,
     ratios,
-    memory: { start: startRss.gate, before: rssBefore.rss, after: rssAfter.rss, hwm: rssAfter.hwm },
+    memory: memoryRuns,
     mixedErrors,
     originAgrees,
     mixed,
