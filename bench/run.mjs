@@ -357,7 +357,8 @@ async function main() {
   if (!ONLY || ONLY === "e2e") e2eResult = await e2e(report);
   let sizeResult = null;
   if (!ONLY || ONLY === "size") sizeResult = size(report);
-  report.push(`Reproduce: \`make bench\` (knobs: BENCH_SECONDS=${SECONDS} BENCH_ROUNDS=${ROUNDS} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_MIXED_REQUESTS=${MIXED}).`, "");
+  const compare = process.env.BENCH_COMPARE ? ` BENCH_COMPARE=${process.env.BENCH_COMPARE}` : "";
+  report.push(`Reproduce: \`make bench\` (knobs: BENCH_SECONDS=${SECONDS} BENCH_ROUNDS=${ROUNDS} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_MIXED_REQUESTS=${MIXED}${compare}).`, "");
   const text = report.join("\n");
   fs.writeFileSync(OUT, text);
   fs.writeFileSync(OUT.replace(/\.md$/, ".json"), JSON.stringify({ when, micro: microResult, e2e: e2eResult, size: sizeResult }, null, 2) + "\n");
