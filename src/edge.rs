@@ -191,41 +191,7 @@ fn read_setting(env: &Env, name: &str) -> Option<String> {
     Some("(not a string)".to_owned())
 }
 
-/// Every header as `(name, value)`, names lowercase, `set-cookie` last.
-///
-/// Read in five calls into JavaScript, `Array.from(headers).flat().join("\0")`,
-/// instead of about six per header through the iterator: crossings between
-/// Wasm and JavaScript, not the parsing, are what a request costs here. The
-/// runtime yields each `Set-Cookie` as its own entry. Names and values never
-/// hold NUL (the Fetch standard refuses it); if one ever did, the count of
-/// parts would not match and the headers are read one by one instead.
 fn header_list(headers: web_sys::Headers) -> Vec<(String, String)> {
-    let entries = js_sys::Array::from(&headers);
-    let joined = String::from(entries.flat(1).join("\0"));
-    let count = entries.length() as usize;
-    let parts: Vec<&str> = if joined.is_empty() {
-        Vec::new()
-    } else {
-        joined.split('\0').collect()
-    };
-    if parts.len() != 2 * count {
-        return header_list_one_by_one(headers);
-    }
-    let mut list = Vec::with_capacity(count);
-    let mut cookies = Vec::new();
-    for pair in parts.chunks_exact(2) {
-        let entry = (pair[0].to_owned(), pair[1].to_owned());
-        if entry.0 == "set-cookie" {
-            cookies.push(entry);
-        } else {
-            list.push(entry);
-        }
-    }
-    list.extend(cookies);
-    list
-}
-
-fn header_list_one_by_one(headers: web_sys::Headers) -> Vec<(String, String)> {
     let headers = worker::Headers(headers);
     let mut list: Vec<(String, String)> = headers
         .entries()
