@@ -142,7 +142,16 @@ async function e2e(report) {
         extraEnv: { BENCH_VALID_COOKIE: valid, BENCH_INVALID_COOKIE: invalid, BENCH_CF_BLOB: CF_BLOB },
       });
       for (const k of Object.keys(totals)) totals[k] += chunk[k];
-      const reached = (await origin.stats()).identified - identifiedBefore;
+      // Requests wrk abandoned when its time was up may still be on their way
+      // through the Worker: wait until the origin's count settles.
+      let identified = (await origin.stats()).identified;
+      for (let tries = 0; tries < 40; tries++) {
+        await sleep(50);
+        const now = (await origin.stats()).identified;
+        if (now === identified) break;
+        identified = now;
+      }
+      const reached = identified - identifiedBefore;
       reachedOrigin += reached;
       // A request in flight when wrk stops may reach the origin without its
       // response being counted: at most one per connection.
@@ -364,7 +373,8 @@ async function main() {
   fs.writeFileSync(OUT.replace(/\.md$/, ".json"), JSON.stringify({ when, micro: microResult, e2e: e2eResult, size: sizeResult }, null, 2) + "\n");
   console.log(text);
   if (e2eResult && (e2eResult.mixedErrors !== 0 || !e2eResult.originAgrees)) {
-    throw new Error(`the memory run had errors (${e2eResult.mixedErrors}) or the origin disagrees with the responses`);
+    const detail = e2eResult.memory.map((m) => `${m.worker}: ${m.totals.ok} answered 200, ${m.reachedOrigin} reached the origin`).join("; ");
+    throw new Error(`the memory run had ${e2eResult.mixedErrors} errors, or the origin disagrees with the responses (${detail})`);
   }
   const e2eErrors = e2eResult ? Object.values(e2eResult.med).reduce((a, m) => a + m.errors, 0) : 0;
   if (e2eErrors) throw new Error(`${e2eErrors} socket errors during the timed runs`);
