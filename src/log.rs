@@ -8,8 +8,8 @@ use crate::encoding::push_json_string;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogRecord {
     /// What happened: `forward`, `deny`, `login_redirect`, `scrub_redirect`,
-    /// `bad_request`, `csrf`, `kv_failure`, `config_error`, `origin_error`,
-    /// `gate` (the gate's own endpoints).
+    /// `bad_request`, `csrf`, `preflight`, `kv_failure`, `config_error`,
+    /// `origin_error`, `gate` (the gate's own endpoints).
     pub event: &'static str,
     /// Why, when the event needs one (`missing`, `invalid`, `expired`,
     /// `revoked`, a setting name, a path problem).
