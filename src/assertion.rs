@@ -2,9 +2,10 @@
 //! gate, for this user, method and path.
 //!
 //! `v1.<payload>.<tag>`: payload is base64url (unpadded) JSON
-//! `{"sub","sid","iat","exp","aud","mth","pth"[,"roles"]}` where `sid` is the
-//! session fingerprint, `exp` is now + 60 s in ms, `aud` the request's host,
-//! `mth` and `pth` the method and the forwarded path (without query). On a
+//! `{"sub","sid","iat","exp","aud","mth","pth","qsh"[,"roles"]}` where `sid`
+//! is the session fingerprint, `exp` is now + 60 s in ms, `aud` the request's
+//! host, `mth` and `pth` the method and the forwarded path (without query),
+//! and `qsh` the [`query_hash`] of the forwarded query string. On a
 //! public path without a session, `sub`, `sid` and `iat` are `null`. The tag
 //! is base64url HMAC-SHA256(`ORIGIN_SECRET`, `session-gate/assertion/v1` 0x00
 //! `<payload>`).
@@ -13,6 +14,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::encoding::{b64url_decode, b64url_encode, JsonObject};
 use crate::keyring::Key;
@@ -40,6 +42,8 @@ pub struct AssertionClaims {
     pub mth: String,
     /// The forwarded path, without query.
     pub pth: String,
+    /// The [`query_hash`] of the forwarded query.
+    pub qsh: String,
     /// The session's roles, when it has any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub roles: Option<Vec<String>>,
@@ -64,12 +68,22 @@ impl AssertionClaims {
             .number("exp", self.exp)
             .string("aud", &self.aud)
             .string("mth", &self.mth)
-            .string("pth", &self.pth);
+            .string("pth", &self.pth)
+            .string("qsh", &self.qsh);
         if let Some(roles) = &self.roles {
             o = o.strings("roles", roles);
         }
         o.finish()
     }
+}
+
+/// The query hash an assertion carries: base64url (unpadded) of SHA-256 of
+/// the query string exactly as forwarded, without the `?` (the empty string
+/// when there is none). An origin compares it with the hash of the raw
+/// query it received, so a request whose query was changed on the way (or
+/// an assertion replayed with another query) does not verify.
+pub fn query_hash(query: &str) -> String {
+    b64url_encode(&Sha256::digest(query.as_bytes()))
 }
 
 /// Signs `claims` with the origin secret.
@@ -96,6 +110,8 @@ pub enum AssertionError {
     WrongMethod,
     /// Issued for another path.
     WrongPath,
+    /// Issued for another query.
+    WrongQuery,
 }
 
 impl fmt::Display for AssertionError {
@@ -108,6 +124,7 @@ impl fmt::Display for AssertionError {
             Self::WrongAudience => "issued for another host",
             Self::WrongMethod => "issued for another method",
             Self::WrongPath => "issued for another path",
+            Self::WrongQuery => "issued for another query",
         })
     }
 }
@@ -123,12 +140,14 @@ pub struct Expected<'a> {
     pub mth: &'a str,
     /// The request's path, without query.
     pub pth: &'a str,
+    /// The request's raw query, without `?` (empty when none).
+    pub query: &'a str,
     /// Now, ms since the epoch.
     pub now: u64,
 }
 
 /// Verifies an assertion (tag first, in constant time) and checks that it is
-/// for this host, method and path, and not expired.
+/// for this host, method, path and query, and not expired.
 pub fn verify(
     text: &str,
     secret: &Key,
@@ -159,6 +178,9 @@ pub fn verify(
     if claims.pth != expected.pth {
         return Err(AssertionError::WrongPath);
     }
+    if claims.qsh != query_hash(expected.query) {
+        return Err(AssertionError::WrongQuery);
+    }
     Ok(claims)
 }
 
@@ -175,6 +197,7 @@ mod tests {
             aud: "app.example".into(),
             mth: "GET".into(),
             pth: "/a".into(),
+            qsh: query_hash("x=1"),
             roles: Some(vec!["admin".into()]),
         }
     }
@@ -187,6 +210,7 @@ mod tests {
         aud: "app.example",
         mth: "GET",
         pth: "/a",
+        query: "x=1",
         now: 1000,
     };
 
@@ -203,6 +227,19 @@ mod tests {
         for c in [claims(), anonymous] {
             assert_eq!(c.to_json(), serde_json::to_string(&c).unwrap());
         }
+    }
+
+    #[test]
+    fn query_hash_is_sha256_base64url() {
+        // SHA-256("") and SHA-256("abc"), the FIPS 180-2 vectors.
+        assert_eq!(
+            query_hash(""),
+            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
+        assert_eq!(
+            query_hash("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
     }
 
     #[test]
@@ -250,6 +287,12 @@ mod tests {
             verify(&text, &key(), &Expected { pth: "/b", ..OK }),
             Err(AssertionError::WrongPath)
         );
+        for query in ["", "x=2", "x=1&y=2", "X=1"] {
+            assert_eq!(
+                verify(&text, &key(), &Expected { query, ..OK }),
+                Err(AssertionError::WrongQuery)
+            );
+        }
         assert_eq!(verify("v1.x", &key(), &OK), Err(AssertionError::Format));
     }
 }

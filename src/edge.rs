@@ -360,6 +360,7 @@ async fn handle(
         method: &method,
         url: &url,
         headers: &headers,
+        has_body: request.body().is_some(),
     };
     let verdict = match gate.evaluate(&parts, now) {
         Evaluation::Done(v) => v,

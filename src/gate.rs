@@ -10,7 +10,8 @@ use crate::assertion::{self, AssertionClaims};
 use crate::encoding::{percent_encode_component, percent_encode_except, JsonObject};
 use crate::handshake::Handshake;
 use crate::headers::{
-    find_session_cookie, is_hop_by_hop, is_identity_header, strip_session_cookie, CookieSearch,
+    find_session_cookie, is_identity_header, is_never_forwarded, strip_session_cookie,
+    CookieSearch, FORWARDED_FOR, FORWARDED_HOST, FORWARDED_PROTO,
 };
 use crate::log::LogRecord;
 use crate::path::{normalize, PathError};
@@ -56,6 +57,11 @@ impl Inbound {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The scheme the client used, lowercase (`https` at the edge).
+    fn scheme(&self) -> &str {
+        self.origin.split_once("://").map_or("https", |(s, _)| s)
     }
 
     fn is_method(&self, method: &str) -> bool {
@@ -128,6 +134,12 @@ fn split_url(url: &str) -> Option<(String, String, &str, &str)> {
         path,
         query,
     ))
+}
+
+/// Whether `text` is an IPv4 or IPv6 address as the platform writes
+/// `CF-Connecting-IP` (nothing else is passed on as the client's address).
+fn is_ip_address(text: &str) -> bool {
+    text.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// `sub` as a header value: visible ASCII stays, `%` and everything else
@@ -245,6 +257,16 @@ impl Gate {
             query: scrubbed_query.unwrap_or_else(|| raw_query.to_owned()),
             headers: parts.headers.to_vec(),
         };
+        // A GET or HEAD with a body: its meaning is undefined (RFC 9110
+        // 9.3.1), origins and caches disagree on it, and the runtime cannot
+        // forward one. Refused deliberately, never a 502 that reads as an
+        // origin outage.
+        if parts.has_body && (inbound.is_method("GET") || inbound.is_method("HEAD")) {
+            let mut log = inbound.log("bad_request");
+            log.reason = Some("body on GET or HEAD".into());
+            log.status = 400;
+            return done(text_reply(400, "Bad Request\n", log));
+        }
         if had_session_param && (inbound.is_method("GET") || inbound.is_method("HEAD")) {
             let mut log = inbound.log("scrub_redirect");
             log.status = 302;
@@ -529,7 +551,7 @@ impl Gate {
         let params = &self.settings.session_params;
         let mut headers: Vec<(String, String)> = Vec::with_capacity(inbound.headers.len() + 4);
         for (header, value) in &inbound.headers {
-            if is_identity_header(header) || is_hop_by_hop(header) {
+            if is_never_forwarded(header) {
                 continue;
             }
             if header.eq_ignore_ascii_case("cookie") {
@@ -545,11 +567,16 @@ impl Gate {
             }
             headers.push((header.to_ascii_lowercase(), value.clone()));
         }
-        let base = match &self.settings.origin {
-            Some(origin) => {
-                headers.push(("x-forwarded-host".into(), inbound.host.clone()));
-                origin.as_str().to_owned()
+        // The gate's own forwarding headers replace any the client sent.
+        headers.push((FORWARDED_HOST.into(), inbound.host.clone()));
+        headers.push((FORWARDED_PROTO.into(), inbound.scheme().to_owned()));
+        if let Some(ip) = inbound.header("cf-connecting-ip").map(str::trim) {
+            if is_ip_address(ip) {
+                headers.push((FORWARDED_FOR.into(), ip.to_owned()));
             }
+        }
+        let base = match &self.settings.origin {
+            Some(origin) => origin.as_str().to_owned(),
             None => inbound.origin.clone(),
         };
         if let Some(live) = live {
@@ -574,6 +601,7 @@ impl Gate {
                 aud: inbound.host.clone(),
                 mth: inbound.method.clone(),
                 pth: inbound.path.clone(),
+                qsh: assertion::query_hash(&inbound.query),
                 roles: claims
                     .filter(|c| !c.roles.is_empty())
                     .map(|c| c.roles.as_slice().to_vec()),
@@ -615,15 +643,19 @@ impl Gate {
             log.sub = Some(live.session.claims().sub.clone());
         }
         let mut reply = match (endpoint, get_like, inbound.is_method("POST")) {
-            ("health", true, _) => json_reply(
-                200,
-                JsonObject::new()
-                    .number("keys", self.settings.keys.len() as u64)
-                    .string("status", "ok")
-                    .string("version", crate::VERSION)
-                    .finish(),
-                log,
-            ),
+            // Anonymous callers learn only that the gate is up: the key
+            // count and the version help an attacker (a rotation under way,
+            // a version with a known flaw) and nobody else needs them.
+            ("health", true, _) => {
+                let body = match &session {
+                    Ok(_) => JsonObject::new()
+                        .number("keys", self.settings.keys.len() as u64)
+                        .string("status", "ok")
+                        .string("version", crate::VERSION),
+                    Err(_) => JsonObject::new().string("status", "ok"),
+                };
+                json_reply(200, body.finish(), log)
+            }
             ("me", true, _) => match session {
                 // Reading /me is not activity: it never refreshes the cookie,
                 // so a page polling it cannot keep an idle session alive.

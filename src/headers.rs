@@ -2,36 +2,81 @@
 //! how the session cookie is found, and how it is removed from `Cookie`.
 #![forbid(unsafe_code)]
 
-/// Proxy identity headers that some origins trust, besides every `x-session-*`.
+/// Proxy identity headers that some origins trust, besides every `x-session-*`
+/// and the families of [`IDENTITY_PREFIXES`].
 const IDENTITY_HEADERS: &[&str] = &[
-    "x-forwarded-user",
-    "x-forwarded-email",
-    "x-forwarded-preferred-username",
-    "x-forwarded-groups",
-    "x-forwarded-access-token",
-    "x-forwarded-host",
-    "x-auth-request-user",
-    "x-auth-request-email",
-    "x-auth-request-preferred-username",
-    "x-auth-request-groups",
-    "x-auth-request-access-token",
     "x-auth-user",
     "x-authenticated-user",
-    "x-remote-user",
-    "remote-user",
     "x-user",
     "x-user-id",
     "x-email",
-    "x-original-url",
-    "x-original-uri",
-    "x-rewrite-url",
-    "x-envoy-original-path",
+    "x-webauth-user",
     "x-ms-client-principal",
-    "x-ms-client-principal-name",
-    "x-ms-client-principal-id",
-    "cf-access-authenticated-user-email",
-    "cf-access-jwt-assertion",
+    "x-goog-iap-jwt-assertion",
+    "oidc-access-token",
+    "oidc-id-token",
+    "teleport-jwt-assertion",
 ];
+
+/// Families of identity headers other authenticating proxies set, and that
+/// origins written for them trust: whoever can send one is that user.
+const IDENTITY_PREFIXES: &[&str] = &[
+    // oauth2-proxy, Traefik forward auth (`X-Forwarded-User`, `-Email`,
+    // `-Groups`, `-Preferred-Username`, `-Access-Token`).
+    "x-forwarded-",
+    "x-auth-request-",
+    // Kubernetes front proxy: `X-Remote-User`, `-Group`, `-Extra-*`.
+    "x-remote-",
+    // Authelia: `Remote-User`, `-Groups`, `-Email`, `-Name`.
+    "remote-",
+    // Grafana and other `auth.proxy` consumers.
+    "x-webauth-",
+    // AWS ALB: `X-Amzn-Oidc-Data`, `-Identity`, `-Accesstoken`.
+    "x-amzn-oidc-",
+    // Google IAP: `X-Goog-Authenticated-User-Email`, `-Id`.
+    "x-goog-authenticated-user-",
+    "x-pomerium-",
+    "x-authentik-",
+    // Azure App Service authentication.
+    "x-ms-client-principal-",
+    "x-ms-token-",
+    // Cloudflare Access.
+    "cf-access-",
+    // Apache mod_auth_openidc (`OIDC_CLAIM_*` reaches the origin as a header).
+    "oidc-claim-",
+    "x-vouch-",
+];
+
+/// Headers by which a client could tell the origin where the request came
+/// from or what it "really" was: client address, scheme, host, and path or
+/// method overrides that frameworks and proxies honour (`X-Original-URL`,
+/// `X-Rewrite-URL`, `X-Original-Method`, Envoy's original path). The gate
+/// sets its own forwarding headers ([`FORWARDED_FOR`] and friends); a
+/// client's never reach the origin.
+const FORWARDING_HEADERS: &[&str] = &[
+    "forwarded",
+    "x-real-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "x-host",
+    "x-http-host-override",
+];
+
+/// Families of [`FORWARDING_HEADERS`].
+const FORWARDING_PREFIXES: &[&str] = &[
+    "x-forwarded-",
+    "x-original-",
+    "x-rewrite-",
+    "x-envoy-original-",
+];
+
+/// `X-Forwarded-For`, set by the gate to the client address the platform
+/// reported (`CF-Connecting-IP`).
+pub const FORWARDED_FOR: &str = "x-forwarded-for";
+/// `X-Forwarded-Host`, set by the gate to the host the client addressed.
+pub const FORWARDED_HOST: &str = "x-forwarded-host";
+/// `X-Forwarded-Proto`, set by the gate to the scheme the client used.
+pub const FORWARDED_PROTO: &str = "x-forwarded-proto";
 
 /// Headers that describe one connection and are never forwarded. Dropping
 /// `connection` also means a client cannot name a header for removal.
@@ -46,23 +91,46 @@ const HOP_BY_HOP: &[&str] = &[
     "host",
 ];
 
-/// Whether a client-sent header claims identity and must be deleted: any name
-/// that, lowercased with `_` and `.` read as `-`, starts with `x-session-` or
-/// is a known proxy identity header.
-pub fn is_identity_header(name: &str) -> bool {
-    let folded: String = name
-        .chars()
+/// A header name lowercased, with `_` and `.` read as `-` (how CGI, WSGI,
+/// Rack and PHP see a name: `X_Forwarded_User` is `HTTP_X_FORWARDED_USER`).
+fn fold(name: &str) -> String {
+    name.chars()
         .map(|c| match c {
             '_' | '.' => '-',
             c => c.to_ascii_lowercase(),
         })
-        .collect();
-    folded.starts_with("x-session-") || IDENTITY_HEADERS.contains(&folded.as_str())
+        .collect()
+}
+
+/// Whether a header claims identity and must never pass the gate (client
+/// requests and origin responses alike): any name that, folded, starts with
+/// `x-session-`, or is a known proxy identity header or belongs to one of
+/// their families.
+pub fn is_identity_header(name: &str) -> bool {
+    let folded = fold(name);
+    folded.starts_with("x-session-")
+        || IDENTITY_HEADERS.contains(&folded.as_str())
+        || IDENTITY_PREFIXES.iter().any(|p| folded.starts_with(p))
+}
+
+/// Whether a client-sent header describes forwarding (client address,
+/// scheme, host) or overrides the path or method, and must be replaced by
+/// the gate's own.
+pub fn is_forwarding_header(name: &str) -> bool {
+    let folded = fold(name);
+    FORWARDING_HEADERS.contains(&folded.as_str())
+        || FORWARDING_PREFIXES.iter().any(|p| folded.starts_with(p))
 }
 
 /// Whether a header is hop-by-hop (never forwarded).
 pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Whether a client-sent request header must not reach the origin as sent:
+/// identity, forwarding or hop-by-hop.
+pub fn is_never_forwarded(name: &str) -> bool {
+    is_hop_by_hop(name) || is_identity_header(name) || is_forwarding_header(name)
 }
 
 /// The result of looking for the session cookie.
@@ -160,20 +228,73 @@ mod tests {
             "x_forwarded_user",
             "Remote-User",
             "remote_user",
-            "X-Original-URL",
-            "x-rewrite-url",
             "X-Auth-Request-User",
+            "X-Webauth-User",
+            "X-WEBAUTH-USER",
+            "X-Remote-Group",
+            "X-Remote-Extra-Scopes",
+            "Remote-Groups",
+            "Remote-Email",
+            "Remote-Name",
+            "X-Amzn-Oidc-Data",
+            "X-Amzn-Oidc-Identity",
+            "X-Goog-Authenticated-User-Email",
+            "X-Goog-Iap-Jwt-Assertion",
+            "X-Pomerium-Jwt-Assertion",
+            "X-Pomerium-Claim-Email",
+            "X-Authentik-Username",
+            "X-Authentik-Groups",
+            "X-MS-CLIENT-PRINCIPAL-NAME",
+            "X-MS-TOKEN-AAD-ID-TOKEN",
+            "Cf-Access-Authenticated-User-Email",
+            "OIDC_CLAIM_email",
+            "X-Vouch-User",
         ] {
             assert!(is_identity_header(name), "{name}");
+            assert!(is_never_forwarded(name), "{name}");
         }
         for name in [
             "x-sessions",
             "x-request-id",
             "cookie",
-            "x-forwarded-for",
             "user-agent",
+            "x-remotely",
+            "remoteuser",
         ] {
             assert!(!is_identity_header(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn client_forwarding_headers_never_pass() {
+        for name in [
+            "Forwarded",
+            "X-Forwarded-For",
+            "X-Forwarded-Proto",
+            "X-Forwarded-Host",
+            "X-Forwarded-Port",
+            "X-Forwarded-Prefix",
+            "x_forwarded_for",
+            "X-Real-IP",
+            "X-Client-IP",
+            "X-Original-URL",
+            "X-Original-Method",
+            "X-Original-Host",
+            "X-Rewrite-URL",
+            "X-Envoy-Original-Path",
+            "X-Host",
+        ] {
+            assert!(is_forwarding_header(name), "{name}");
+            assert!(is_never_forwarded(name), "{name}");
+        }
+        for name in [
+            "x-request-id",
+            "cf-connecting-ip",
+            "accept",
+            "x-http-method-override",
+            "forwarded-x",
+        ] {
+            assert!(!is_never_forwarded(name), "{name}");
         }
     }
 

@@ -15,6 +15,8 @@ pub struct RequestParts<'a> {
     pub url: &'a str,
     /// Every header, names lowercase, in arrival order.
     pub headers: &'a [(String, String)],
+    /// Whether the request carries a body (the runtime's `body` is not null).
+    pub has_body: bool,
 }
 
 /// A KV write the adapter must perform (and remember in its cache).

@@ -87,6 +87,7 @@ fn decide_with(
         method,
         url,
         headers: &list,
+        has_body: false,
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
@@ -137,19 +138,71 @@ gate_test! {
             ("x-forwarded-user", "mallory"),
             ("connection", "x-session-user"),
             ("host", "app.test"),
+            ("forwarded", "for=6.6.6.6;host=evil.test;proto=http"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-proto", "http"),
+            ("x-forwarded-host", "evil.test"),
+            ("x-real-ip", "6.6.6.6"),
+            ("x-original-url", "/admin"),
+            ("x-original-method", "DELETE"),
+            ("x-rewrite-url", "/admin"),
+            ("x-webauth-user", "mallory"),
+            ("x-remote-group", "system:masters"),
+            ("remote-groups", "admins"),
+            ("x-amzn-oidc-identity", "mallory"),
+            ("x-goog-authenticated-user-email", "accounts.google.com:mallory@evil.test"),
+            ("x-pomerium-claim-email", "mallory@evil.test"),
+            ("x-authentik-username", "mallory"),
+            ("cf-connecting-ip", "203.0.113.7"),
         ]));
         assert_eq!(f.url, "http://127.0.0.1:9000/y?q=1");
         assert_eq!(all(&f.headers, "x-session-user"), ["alice"]);
         assert_eq!(header(&f.headers, "x-session-id"), Some(SessionId::from_bytes([7; 16]).fingerprint().as_str()));
         assert_eq!(header(&f.headers, "x-session-issued-at"), Some((NOW - 1000).to_string().as_str()));
         assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
-        assert_eq!(header(&f.headers, "x-forwarded-host"), Some("app.test"));
-        for dropped in ["x_session_id", "x-forwarded-user", "connection", "host", "x-session-roles", "x-session-assertion"] {
+        assert_eq!(all(&f.headers, "x-forwarded-host"), ["app.test"]);
+        assert_eq!(all(&f.headers, "x-forwarded-proto"), ["https"]);
+        assert_eq!(all(&f.headers, "x-forwarded-for"), ["203.0.113.7"]);
+        for dropped in ["x_session_id", "x-forwarded-user", "connection", "host", "x-session-roles", "x-session-assertion",
+            "forwarded", "x-real-ip", "x-original-url", "x-original-method", "x-rewrite-url", "x-webauth-user",
+            "x-remote-group", "remote-groups", "x-amzn-oidc-identity", "x-goog-authenticated-user-email",
+            "x-pomerium-claim-email", "x-authentik-username"] {
             assert_eq!(header(&f.headers, dropped), None, "{dropped}");
         }
         assert!(f.context.set_cookie.is_none());
         assert_eq!(f.log.sub.as_deref(), Some("alice"));
         assert_eq!(f.log.path.as_deref(), Some("/y"));
+    }
+
+    fn forwarding_headers_are_the_gates_own_also_without_a_session() {
+        let g = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
+        let f = forward(decide(&g, "GET", "http://app.test:8787/pub/x", &[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("cf-connecting-ip", "not an address"),
+            ("X-Forwarded-Proto", "https"),
+        ]));
+        assert_eq!(all(&f.headers, "x-forwarded-proto"), ["http"]);
+        assert_eq!(all(&f.headers, "x-forwarded-host"), ["app.test:8787"]);
+        assert!(all(&f.headers, "x-forwarded-for").is_empty(), "only a real address is passed on");
+    }
+
+    fn a_get_or_head_with_a_body_is_refused_deliberately() {
+        let g = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
+        for method in ["GET", "HEAD", "get"] {
+            for url in ["https://app.test/pub/x", "https://app.test/private", "https://app.test/.session-gate/health"] {
+                let list = headers(&[("content-type", "application/json")]);
+                let parts = RequestParts { method, url, headers: &list, has_body: true };
+                let Evaluation::Done(Verdict::Reply(r)) = g.evaluate(&parts, NOW) else {
+                    panic!("{method} {url} with a body was not refused");
+                };
+                assert_eq!(r.status, 400);
+                assert_eq!(r.log.event, "bad_request");
+                assert_eq!(r.log.reason.as_deref(), Some("body on GET or HEAD"));
+            }
+        }
+        let list = headers(&[]);
+        let parts = RequestParts { method: "POST", url: "https://app.test/pub/x", headers: &list, has_body: true };
+        assert!(matches!(g.evaluate(&parts, NOW), Evaluation::Done(Verdict::Forward(_))));
     }
 
     fn unauthenticated_requests_get_401_or_a_login_redirect() {
@@ -298,7 +351,10 @@ gate_test! {
         let g = gate();
         let health = reply(decide(&g, "GET", "https://app.test/.session-gate/health", &[]));
         assert_eq!(health.status, 200);
-        assert!(health.body.contains("\"keys\":2"));
+        assert_eq!(health.body, r#"{"status":"ok"}"#, "anonymous callers learn only that the gate is up");
+        let signed_in = reply(decide(&g, "GET", "https://app.test/.session-gate/health", &[("cookie", &with_cookie(&fresh_cookie(&g)))]));
+        assert!(signed_in.body.contains("\"keys\":2"), "{}", signed_in.body);
+        assert!(signed_in.body.contains("\"version\":"), "{}", signed_in.body);
         assert_eq!(reply(decide(&g, "GET", "https://app.test/.session-gate/me", &[])).status, 401);
         let stale = cookie_for(&g, &claims("alice", NOW - 600_000, NOW - 120_000));
         let me = reply(decide(&g, "GET", "https://app.test/.session-gate/me", &[("cookie", &with_cookie(&stale))]));
@@ -314,7 +370,7 @@ gate_test! {
         assert_eq!(reply(decide(&g, "GET", "https://app.test/.session-gate/other", &[])).status, 404);
     }
 
-    fn assertion_binds_user_host_method_and_path() {
+    fn assertion_binds_user_host_method_path_and_query() {
         let g = gate_with(&[("ORIGIN_SECRET", SECRET)]);
         let mut c = claims("alice", NOW - 1000, NOW - 1000);
         c.roles = Roles::from_list(["viewer"]).unwrap();
@@ -323,14 +379,22 @@ gate_test! {
         let text = all(&f.headers, "x-session-assertion");
         assert_eq!(text.len(), 1);
         let secret = g.settings().origin_secret.as_ref().unwrap();
-        let expected = Expected { aud: "app.test", mth: "PUT", pth: "/a/b", now: NOW };
+        let expected = Expected { aud: "app.test", mth: "PUT", pth: "/a/b", query: "q=1", now: NOW };
         let a = assertion::verify(text[0], secret, &expected).unwrap();
+        assert_eq!(a.qsh, assertion::query_hash("q=1"));
+        for query in ["", "q=2", "q=1&admin=1"] {
+            assert!(assertion::verify(text[0], secret, &Expected { query, ..expected }).is_err(), "{query}");
+        }
+        // The hash covers the query as forwarded: session parameters removed.
+        let scrubbed = forward(decide(&g, "POST", "https://app.test/a?x=1&sid=s3cret", &[("cookie", &cookie)]));
+        assert!(assertion::verify(header(&scrubbed.headers, "x-session-assertion").unwrap(), secret,
+            &Expected { aud: "app.test", mth: "POST", pth: "/a", query: "x=1", now: NOW }).is_ok());
         assert_eq!(a.sub.as_deref(), Some("alice"));
         assert_eq!(a.exp, NOW + 60_000);
         assert_eq!(a.roles, Some(vec!["viewer".to_string()]));
         let anon = forward(decide(&g, "GET", "https://app.test/about", &[]));
         let a = assertion::verify(header(&anon.headers, "x-session-assertion").unwrap(), secret,
-            &Expected { aud: "app.test", mth: "GET", pth: "/about", now: NOW }).unwrap();
+            &Expected { aud: "app.test", mth: "GET", pth: "/about", query: "", now: NOW }).unwrap();
         assert_eq!(a.sub, None);
     }
 

@@ -294,6 +294,7 @@ fn run(gate: &Gate, method: &str, url: &str, headers: &[(String, String)]) -> Ve
         method,
         url,
         headers,
+        has_body: false,
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
@@ -413,7 +414,7 @@ proptest! {
         prop_assert!(verify(&changed).is_err(), "accepted a change at {}", i);
         // Nor does the gate find a session in it, wherever the byte landed.
         let headers = vec![("cookie".to_owned(), format!("{NAME}={changed}"))];
-        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers };
+        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, has_body: false };
         match gate.evaluate(&parts, NOW) {
             Evaluation::Done(Verdict::Reply(r)) => prop_assert_eq!(r.status, 401),
             other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),
@@ -719,6 +720,18 @@ const PROXY_IDENTITY: &[&str] = &[
     "x-ms-client-principal-name",
     "Cf-Access-Authenticated-User-Email",
     "Cf-Access-Jwt-Assertion",
+    "X-Webauth-User",
+    "X-Remote-Group",
+    "Remote-Groups",
+    "X-Amzn-Oidc-Data",
+    "X-Goog-Authenticated-User-Email",
+    "X-Pomerium-Jwt-Assertion",
+    "X-Authentik-Username",
+    "Forwarded",
+    "X-Forwarded-For",
+    "x_forwarded_proto",
+    "X-Real-IP",
+    "X-Original-Method",
 ];
 const HARMLESS: &[&str] = &[
     "accept",
@@ -727,7 +740,6 @@ const HARMLESS: &[&str] = &[
     "x-sessions",
     "x-session",
     "session-user",
-    "x-forwarded-for",
     "authorization",
 ];
 
@@ -803,7 +815,7 @@ proptest! {
             let claims = session_gate::assertion::verify(
                 &assertions[0].1,
                 &key,
-                &session_gate::assertion::Expected { aud: HOST, mth: "GET", pth: path, now: NOW },
+                &session_gate::assertion::Expected { aud: HOST, mth: "GET", pth: path, query: "", now: NOW },
             );
             prop_assert!(claims.is_ok(), "{:?}", claims);
             seen.retain(|(n, _)| n != "x-session-assertion");
@@ -813,9 +825,13 @@ proptest! {
             let folded = fold(name);
             prop_assert!(folded != "connection", "a client Connection header was forwarded");
             if PROXY_IDENTITY.iter().any(|p| fold(p) == folded) {
-                // The only proxy identity header is the gate's own X-Forwarded-Host.
-                prop_assert_eq!(name.as_str(), "x-forwarded-host");
-                prop_assert_eq!(value.as_str(), HOST);
+                // The only proxy identity and forwarding headers are the
+                // gate's own X-Forwarded-Host and X-Forwarded-Proto.
+                match name.as_str() {
+                    "x-forwarded-host" => prop_assert_eq!(value.as_str(), HOST),
+                    "x-forwarded-proto" => prop_assert_eq!(value.as_str(), "https"),
+                    other => prop_assert!(false, "client header {} was forwarded", other),
+                }
             }
         }
         prop_assert_eq!(

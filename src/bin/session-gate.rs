@@ -6,7 +6,7 @@
 //! session-gate inspect COOKIE|- [--now MS]
 //! session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
 //! session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
-//! session-gate verify-assertion ASSERTION|- --host H --method M --path P [--now MS]
+//! session-gate verify-assertion ASSERTION|- --host H --method M --path P [--query Q] [--now MS]
 //! ```
 //!
 //! Keys and the other settings come from the environment (`SESSION_KEYS`,
@@ -40,7 +40,7 @@ mod cli {
   session-gate inspect COOKIE|- [--now MS]
   session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
   session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
-  session-gate verify-assertion ASSERTION|- --host H --method M --path P [--now MS]
+  session-gate verify-assertion ASSERTION|- --host H --method M --path P [--query Q] [--now MS]
 
 Settings (SESSION_KEYS, COOKIE_NAME, timeouts) are read from the environment,
 or from ./.dev.vars when the environment lacks them.
@@ -377,7 +377,11 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
 
     /// Verifies an `X-Session-Assertion` with `ORIGIN_SECRET`, as an origin would.
     fn verify_assertion(args: &[String]) -> Result<(), Fail> {
-        let args = parse(args, &[], &["--host", "--method", "--path", "--now"])?;
+        let args = parse(
+            args,
+            &[],
+            &["--host", "--method", "--path", "--query", "--now"],
+        )?;
         // An origin has ORIGIN_SECRET, never the gate's SESSION_KEYS.
         let secret = session_gate::settings::origin_secret(setting("ORIGIN_SECRET"))
             .map_err(|e| Fail(format!("setting {e}"), 1))?
@@ -396,6 +400,8 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             aud: need("--host")?,
             mth: need("--method")?,
             pth: need("--path")?,
+            // The raw query the origin received, without `?`; none is "".
+            query: args.value("--query").unwrap_or(""),
             now: args.millis("--now")?.unwrap_or_else(now_ms),
         };
         let claims = session_gate::assertion::verify(&text, &secret, &expected)

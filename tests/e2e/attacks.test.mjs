@@ -353,6 +353,88 @@ const CASES = [
     expect: { status: 200, origin: { path: "/public/envoy", identity: null } },
   },
   {
+    name: "client forwarding headers: address, scheme, host, path and method overrides",
+    source: "red-team pass, issue 9 item 7; RFC 7239 (Forwarded); Django SECURE_PROXY_SSL_HEADER and Rails trusted proxies read X-Forwarded-Proto/-For; IIS/Symfony X-Original-Method",
+    send: {
+      via: "socket",
+      lines: (ctx) => [
+        "POST /private/forwarding HTTP/1.1",
+        `Cookie: ${COOKIE}=${ctx.cookie}`,
+        "Forwarded: for=mallory;host=mallory.evil.example;proto=https",
+        "X-Forwarded-For: 10.0.0.1, mallory",
+        "X-Forwarded-Proto: mallory",
+        "X-Forwarded-Port: 1",
+        "X-Forwarded-Prefix: /mallory",
+        "X-Forwarded-Server: mallory",
+        "X-Real-IP: mallory",
+        "X-Client-IP: mallory",
+        "X-Original-Method: mallory",
+        "X_Forwarded_For: mallory",
+        "Content-Length: 0",
+      ],
+    },
+    expect: {
+      status: 200,
+      origin: {
+        path: "/private/forwarding",
+        identity: "alice",
+        check: (r, ctx) => {
+          for (const h of ["forwarded", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-real-ip", "x-client-ip", "x-original-method", "x_forwarded_for"]) {
+            assert.equal(r.headers[h], undefined, `${h} reached the origin`);
+          }
+          assert.equal(r.headers["x-forwarded-proto"], "http", "the gate's own scheme");
+          assert.equal(r.headers["x-forwarded-host"], ctx.host);
+          const xff = r.rawHeaders.filter((_, i) => i % 2 === 0 && r.rawHeaders[i].toLowerCase() === "x-forwarded-for");
+          assert.ok(xff.length <= 1, "one X-Forwarded-For, the gate's");
+        },
+      },
+    },
+  },
+  {
+    name: "identity headers of other authenticating proxies",
+    source: "red-team pass, issue 9 item 7; Grafana auth.proxy (X-WEBAUTH-USER), Kubernetes front proxy (X-Remote-User/Group/Extra-*), Authelia (Remote-Groups/Email/Name), AWS ALB (X-Amzn-Oidc-*), Google IAP (X-Goog-Authenticated-User-*), Pomerium, authentik, mod_auth_openidc (OIDC_CLAIM_*)",
+    send: {
+      method: "GET",
+      path: "/public/other-proxies",
+      headers: () => ({
+        "X-Webauth-User": "mallory", "X-Remote-Group": "system:masters-mallory", "X-Remote-Extra-Scopes": "mallory",
+        "Remote-Groups": "admins-mallory", "Remote-Email": "mallory@evil.example", "Remote-Name": "mallory",
+        "X-Amzn-Oidc-Data": "mallory", "X-Amzn-Oidc-Identity": "mallory", "X-Amzn-Oidc-Accesstoken": "mallory",
+        "X-Goog-Authenticated-User-Email": "accounts.google.com:mallory@evil.example", "X-Goog-Authenticated-User-Id": "mallory",
+        "X-Goog-Iap-Jwt-Assertion": "mallory", "X-Pomerium-Jwt-Assertion": "mallory", "X-Pomerium-Claim-Email": "mallory",
+        "X-Authentik-Username": "mallory", "X-Authentik-Groups": "mallory", "OIDC_CLAIM_email": "mallory@evil.example",
+        "X-MS-TOKEN-AAD-ID-TOKEN": "mallory", "X-Vouch-User": "mallory",
+      }),
+    },
+    expect: { status: 200, origin: { path: "/public/other-proxies", identity: null } },
+  },
+  {
+    name: "GET with a body (Elasticsearch-style search)",
+    source: "red-team pass, issue 9 item 9; RFC 9110 section 9.3.1 (a GET body has no defined semantics)",
+    send: {
+      via: "socket",
+      lines: (ctx) => ["GET /private/_search HTTP/1.1", `Cookie: ${COOKIE}=${ctx.cookie}`, "Content-Type: application/json", "Content-Length: 17"],
+      body: '{"query":"mallo"}',
+    },
+    expect: { status: 400, response: (res) => assert.equal(res.body, "Bad Request\n"), origin: null },
+  },
+  {
+    name: "HEAD with a chunked body",
+    source: "red-team pass, issue 9 item 9; RFC 9112 section 6.1",
+    send: {
+      via: "socket",
+      lines: (ctx) => ["HEAD /public/head-body HTTP/1.1", `Cookie: ${COOKIE}=${ctx.cookie}`, "Transfer-Encoding: chunked"],
+      body: "5\r\nhello\r\n0\r\n\r\n",
+    },
+    expect: { status: 400, origin: null },
+  },
+  {
+    name: "GET with Content-Length: 0 is an ordinary GET",
+    source: "red-team pass, issue 9 item 9 (the refusal must not catch clients that send an empty length)",
+    send: { via: "socket", lines: (ctx) => ["GET /private/empty-length HTTP/1.1", `Cookie: ${COOKIE}=${ctx.cookie}`, "Content-Length: 0"] },
+    expect: { status: 200, origin: { path: "/private/empty-length", identity: "alice" } },
+  },
+  {
     name: "X-Forwarded-Host from the client",
     source: "James Kettle, Practical HTTP Host header attacks (2013); Traefik CVE-2024-45410",
     send: { method: "GET", path: "/private/xfh", headers: (ctx) => ({ ...session(ctx), "X-Forwarded-Host": "mallory.evil.example" }) },
@@ -621,7 +703,7 @@ async function send(ctx, req) {
     const lines = req.lines(ctx);
     if (!lines.some((l) => /^host:/i.test(l))) lines.splice(1, 0, `Host: ${ctx.host}`);
     if (!lines.some((l) => /^connection:/i.test(l))) lines.push("Connection: close");
-    const res = await socketRequest(ctx.gate.url, lines.join("\r\n"));
+    const res = await socketRequest(ctx.gate.url, lines.join("\r\n"), req.body ?? "");
     if (res.headers["set-cookie"]) res.headers["set-cookie"] = res.rawHeaders.filter((_, i) => i % 2 === 1 && res.rawHeaders[i - 1] === "set-cookie");
     return res;
   }

@@ -182,8 +182,14 @@ describe("the origin handshake", () => {
   it("GET /.session-gate/me, /health and POST /.session-gate/logout", async () => {
     const health = await get("/.session-gate/health");
     assert.equal(health.status, 200);
-    assert.deepEqual(JSON.parse(health.body), { status: "ok", version: "0.1.0", keys: 1 });
-    assert.ok(!health.body.includes("k1:"));
+    // Issue 9 item 11: anonymous callers learn only that the gate is up.
+    assert.deepEqual(JSON.parse(health.body), { status: "ok" });
+    const signedIn = await get("/.session-gate/health", (await login("heidi")).cookie.value);
+    const detail = JSON.parse(signedIn.body);
+    assert.equal(detail.status, "ok");
+    assert.equal(detail.version, "0.1.0");
+    assert.equal(detail.keys, 1);
+    assert.ok(!signedIn.body.includes("k1:"));
     const anon = await get("/.session-gate/me");
     assert.equal(anon.status, 401);
     const { cookie } = await login("mallory", { roles: "viewer" });
@@ -210,37 +216,44 @@ describe("the origin handshake", () => {
   });
 
   it("the assertion verifies (CLI, Node, Python) and fails when tampered, expired or replayed", async () => {
+    const py = (text, expect) => run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), text, expect.host, expect.method, expect.path, expect.query ?? ""], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } });
     const { cookie } = await login("oscar", { roles: "viewer" });
     await get("/app/asserted?q=1", cookie.value);
     const [seen] = origin.seen("/app/asserted");
     const assertion = seen.headers["x-session-assertion"];
     assert.ok(assertion.startsWith("v1."));
     const host = new URL(gate.url).host;
-    const claims = verifyAssertion(assertion, { secret: SECRET, host, method: "GET", path: "/app/asserted" });
+    const claims = verifyAssertion(assertion, { secret: SECRET, host, method: "GET", path: "/app/asserted", query: "q=1" });
     assert.equal(claims.sub, "oscar");
     assert.equal(claims.sid, seen.headers["x-session-id"]);
     assert.deepEqual(claims.roles, ["viewer"]);
     assert.ok(claims.exp > Date.now() && claims.exp <= Date.now() + 61_000);
-    const py = await run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), assertion, host, "GET", "/app/asserted"], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } });
-    assert.equal(JSON.parse(py.stdout).sub, "oscar");
-    const cli = await run(path.join(ROOT, "target/debug/session-gate"), ["verify-assertion", assertion, "--host", host, "--method", "GET", "--path", "/app/asserted"], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } });
+    assert.equal(JSON.parse((await py(assertion, { host, method: "GET", path: "/app/asserted", query: "q=1" })).stdout).sub, "oscar");
+    const cli = await run(path.join(ROOT, "target/debug/session-gate"), ["verify-assertion", assertion, "--host", host, "--method", "GET", "--path", "/app/asserted", "--query", "q=1"], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } });
     assert.equal(JSON.parse(cli.stdout).sub, "oscar");
 
     const [v, payload, tag] = assertion.split(".");
     const forged = Buffer.from(JSON.stringify({ ...claims, sub: "admin" })).toString("base64url");
+    const at = { host, method: "GET", path: "/app/asserted", query: "q=1" };
     const refusals = [
-      [`${v}.${forged}.${tag}`, { host, method: "GET", path: "/app/asserted" }, /tag/],
-      [assertion, { host, method: "GET", path: "/app/asserted", now: claims.exp + 1 }, /expired/],
-      [assertion, { host, method: "POST", path: "/app/asserted" }, /method/],
-      [assertion, { host, method: "GET", path: "/admin" }, /path/],
-      [assertion, { host: "evil.example", method: "GET", path: "/app/asserted" }, /host/],
-      [`${v}.${payload}.${tag}`, { host, method: "GET", path: "/app/asserted", secret: "wrong-secret-wrong-secret-wrong-secret" }, /tag/],
+      [`${v}.${forged}.${tag}`, at, /tag/],
+      [assertion, { ...at, now: claims.exp + 1 }, /expired/],
+      [assertion, { ...at, method: "POST" }, /method/],
+      [assertion, { ...at, path: "/admin" }, /path/],
+      [assertion, { ...at, host: "evil.example" }, /host/],
+      // Issue 9 item 10: the assertion binds the query, so it cannot be
+      // replayed (or the request altered) with another one.
+      [assertion, { ...at, query: "q=2" }, /query/],
+      [assertion, { ...at, query: "" }, /query/],
+      [assertion, { ...at, query: "q=1&admin=1" }, /query/],
+      [`${v}.${payload}.${tag}`, { ...at, secret: "wrong-secret-wrong-secret-wrong-secret" }, /tag/],
     ];
     for (const [text, expect, message] of refusals) {
       assert.throws(() => verifyAssertion(text, { secret: SECRET, ...expect }), message);
       if (expect.now === undefined && expect.secret === undefined) {
+        await assert.rejects(py(text, expect), (e) => message.test(e.stderr));
         await assert.rejects(
-          run("python3", [path.join(ROOT, "docs/examples/verify_assertion.py"), text, expect.host, expect.method, expect.path], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } }),
+          run(path.join(ROOT, "target/debug/session-gate"), ["verify-assertion", text, "--host", expect.host, "--method", expect.method, "--path", expect.path, "--query", expect.query], { cwd: os.tmpdir(), env: { ...process.env, ORIGIN_SECRET: SECRET } }),
           (e) => message.test(e.stderr),
         );
       }
