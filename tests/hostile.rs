@@ -47,6 +47,7 @@ fn decide(gate: &Gate, method: &str, path: &str, hdrs: &[(&str, &str)]) -> Verdi
         method,
         url: &url,
         headers: &list,
+        nonce: [9; 16],
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
