@@ -398,6 +398,9 @@ mod tests {
         // The exact MAC input.
         let expected = secret.tag(&[b"session-gate/handshake/v1\0AAAAAAAAAAAAAAAAAAAAAA\0x-session-login:alice\0x-session-roles:admin"]);
         assert_eq!(tag, b64url_encode(&expected));
+        // The same value docs/examples/sign_handshake.{mjs,py} print for
+        // this secret, nonce and lines (docs/origin.md shows it).
+        assert_eq!(tag, "QqDbRjjLuKKEa3v_or3NEyO740wmxVKh0VRqBlaQ32k");
         let refused = |headers: &[(String, String)], key: &Key, nonce: &str| {
             Handshake::parse(headers, Some((key, nonce))).unwrap_err()
         };
