@@ -201,6 +201,7 @@ mod native {
                     url,
                     headers: &valid_headers,
                     has_body: false,
+                    nonce: [9; 16],
                 };
                 match gate.evaluate(black_box(&parts), NOW) {
                     Evaluation::NeedsRevocation(p) => {
@@ -219,6 +220,7 @@ mod native {
                     url,
                     headers: &missing_headers,
                     has_body: false,
+                    nonce: [9; 16],
                 };
                 black_box(gate.evaluate(black_box(&parts), NOW))
             })

@@ -23,6 +23,7 @@ pub mod handshake;
 pub mod headers;
 pub mod keyring;
 pub mod log;
+pub mod nfc;
 pub mod path;
 pub mod revocation;
 pub mod scrub;

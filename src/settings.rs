@@ -45,6 +45,7 @@ pub const NAMES: &[&str] = &[
     "KV_FAILURE",
     "CSRF",
     "ORIGIN_SECRET",
+    "HANDSHAKE_AUTH",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -234,6 +235,9 @@ pub struct Settings {
     pub csrf: bool,
     /// `ORIGIN_SECRET`, as a MAC key.
     pub origin_secret: Option<Key>,
+    /// `HANDSHAKE_AUTH`: handshakes are honoured only with a valid
+    /// `X-Session-Handshake` (always `false` without `ORIGIN_SECRET`).
+    pub handshake_auth: bool,
 }
 
 fn seconds(
@@ -397,6 +401,18 @@ impl Settings {
             Some(_) => return Err(bad("CSRF", "must be on or off")),
         };
         let origin_secret = origin_secret(get("ORIGIN_SECRET"))?;
+        let handshake_auth = match get("HANDSHAKE_AUTH").as_deref().map(str::trim) {
+            None => origin_secret.is_some(),
+            Some("on") if origin_secret.is_some() => true,
+            Some("on") => {
+                return Err(bad(
+                    "HANDSHAKE_AUTH",
+                    "is on but ORIGIN_SECRET is not set: the handshake is signed with it",
+                ))
+            }
+            Some("off") => false,
+            Some(_) => return Err(bad("HANDSHAKE_AUTH", "must be on or off")),
+        };
 
         Ok(Self {
             keys,
@@ -416,6 +432,7 @@ impl Settings {
             kv_failure,
             csrf,
             origin_secret,
+            handshake_auth,
         })
     }
 }
@@ -479,6 +496,30 @@ mod tests {
         assert!(s.csrf);
         assert!(s.origin.is_none());
         assert!(s.origin_secret.is_none());
+        assert!(!s.handshake_auth);
+    }
+
+    #[test]
+    fn handshake_auth_follows_origin_secret() {
+        const SECRET: &str = "0123456789abcdef0123456789abcdef";
+        assert!(parse(&[("ORIGIN_SECRET", SECRET)]).unwrap().handshake_auth);
+        assert!(
+            parse(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "on")])
+                .unwrap()
+                .handshake_auth
+        );
+        assert!(
+            !parse(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "off")])
+                .unwrap()
+                .handshake_auth
+        );
+        assert!(!parse(&[("HANDSHAKE_AUTH", "off")]).unwrap().handshake_auth);
+        // On without the secret it signs with: a configuration error.
+        assert_eq!(err(&[("HANDSHAKE_AUTH", "on")]), "HANDSHAKE_AUTH");
+        assert_eq!(
+            err(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "yes")]),
+            "HANDSHAKE_AUTH"
+        );
     }
 
     #[test]

@@ -201,6 +201,7 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
         url: "https://example.test/x",
         headers: &headers,
         has_body: false,
+        nonce: [9; 16],
     };
     let pending = match gate.evaluate(&parts, NOW) {
         Evaluation::NeedsRevocation(pending) => pending,
@@ -253,6 +254,7 @@ fn gate_refuses_a_revoked_session() {
         url: "https://example.test/x",
         headers: &headers,
         has_body: false,
+        nonce: [9; 16],
     };
     let Evaluation::NeedsRevocation(pending) = gate.evaluate(&parts, NOW) else {
         panic!("decided without KV");

@@ -48,6 +48,7 @@ fn decide(gate: &Gate, method: &str, path: &str, hdrs: &[(&str, &str)]) -> Verdi
         url: &url,
         headers: &list,
         has_body: false,
+        nonce: [9; 16],
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,

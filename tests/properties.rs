@@ -20,7 +20,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use session_gate::encoding::{b64url_decode, b64url_encode, percent_decode};
-use session_gate::gate::{header_safe_sub, Gate};
+use session_gate::gate::Gate;
+use session_gate::handshake::encode_sub;
 use session_gate::keyring::KeyRing;
 use session_gate::path::normalize;
 use session_gate::session::{
@@ -295,6 +296,7 @@ fn run(gate: &Gate, method: &str, url: &str, headers: &[(String, String)]) -> Ve
         url,
         headers,
         has_body: false,
+        nonce: [9; 16],
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
@@ -370,7 +372,7 @@ proptest! {
         let Verdict::Forward(fwd) = verdict else {
             return Err(TestCaseError::fail(format!("not forwarded: {}", observable(&verdict))));
         };
-        let sub = header_safe_sub(&claims.sub);
+        let sub = encode_sub(&claims.sub);
         prop_assert_eq!(header(&fwd.headers, "x-session-user"), Some(sub.as_str()));
         let fingerprint = claims.sid.fingerprint();
         prop_assert_eq!(header(&fwd.headers, "x-session-id"), Some(fingerprint.as_str()));
@@ -414,7 +416,7 @@ proptest! {
         prop_assert!(verify(&changed).is_err(), "accepted a change at {}", i);
         // Nor does the gate find a session in it, wherever the byte landed.
         let headers = vec![("cookie".to_owned(), format!("{NAME}={changed}"))];
-        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, has_body: false };
+        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, has_body: false, nonce: [9; 16] };
         match gate.evaluate(&parts, NOW) {
             Evaluation::Done(Verdict::Reply(r)) => prop_assert_eq!(r.status, 401),
             other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),
@@ -794,7 +796,7 @@ proptest! {
         };
         let mut expected: Vec<(String, String)> = Vec::new();
         if let Some(c) = &session {
-            expected.push(("x-session-user".into(), header_safe_sub(&c.sub)));
+            expected.push(("x-session-user".into(), encode_sub(&c.sub)));
             expected.push(("x-session-id".into(), c.sid.fingerprint()));
             expected.push(("x-session-issued-at".into(), c.iat.to_string()));
             if !c.roles.is_empty() {
@@ -820,6 +822,10 @@ proptest! {
             prop_assert!(claims.is_ok(), "{:?}", claims);
             seen.retain(|(n, _)| n != "x-session-assertion");
         }
+        // Exactly one nonce, the gate's (RequestParts::nonce), whatever the client sent.
+        let nonces: Vec<_> = seen.iter().filter(|(n, _)| n == "x-session-nonce").map(|(_, v)| v.as_str()).collect();
+        prop_assert_eq!(nonces, ["CQkJCQkJCQkJCQkJCQkJCQ"]);
+        seen.retain(|(n, _)| n != "x-session-nonce");
         prop_assert_eq!(seen, expected);
         for (name, value) in &fwd.headers {
             let folded = fold(name);

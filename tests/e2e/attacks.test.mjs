@@ -17,12 +17,17 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startGate, startOrigin, keygen, setCookies, socketRequest, rememberCookie } from "./harness.mjs";
+import { signHandshake } from "../../docs/examples/sign_handshake.mjs";
 
 const COOKIE = "__Host-session";
 const EVIL = "https://evil.example";
+/** The gate runs as recommended: with ORIGIN_SECRET, so handshakes must be signed. */
+const SECRET = "attack-suite-origin-secret-0123456789abcdef";
 
 /** Identity headers only the gate may set. */
 const GATE_IDENTITY = new Set(["x-session-user", "x-session-id", "x-session-issued-at", "x-session-roles"]);
+/** Headers the gate sends on every forwarded request, with or without a session. */
+const GATE_ALWAYS = new Set(["x-session-nonce", "x-session-assertion"]);
 /** Proxy identity headers a client must never get through. */
 const PROXY_IDENTITY = [
   "x-forwarded-user", "x-forwarded-email", "x-forwarded-preferred-username", "x-forwarded-groups",
@@ -33,8 +38,42 @@ const PROXY_IDENTITY = [
 ];
 const fold = (name) => name.toLowerCase().replace(/[_.]/g, "-");
 
+/**
+ * Handshakes a hostile or broken origin sends, by name (`/…/hs/<name>`):
+ * `send` the header lines (an array value is several lines), `signed` the
+ * values the gate sees once the runtime joined repeated lines with ", ", which
+ * the origin signs so that only the value's spelling is at fault.
+ */
+const HANDSHAKES = {
+  "revoke-two": { send: { "X-Session-Revoke-User": ["dave", "erin"] }, signed: { "x-session-revoke-user": "dave, erin" } },
+  "login-two": { send: { "X-Session-Login": ["alice", "bob"] }, signed: { "x-session-login": "alice, bob" } },
+  "logout-two": { send: { "X-Session-Logout": ["1", "1"] }, signed: { "x-session-logout": "1, 1" } },
+  "logout-bad-roles": { send: { "X-Session-Logout": "1", "X-Session-Roles": "admin,root!" }, signed: { "x-session-logout": "1", "x-session-roles": "admin,root!" } },
+  "login-encoded-literal": { send: { "X-Session-Login": "adm%69n" }, signed: { "x-session-login": "adm%69n" } },
+};
+
+/** An origin that reflects input into a header, written byte for byte. */
+function reflected(url) {
+  const mode = new URL(url, "http://origin.invalid").searchParams.get("mode");
+  const injected = {
+    cr: "/next\rX-Session-Login: admin",
+    lf: "/next\nX-Session-Login: admin\nX-Session-Roles: admin",
+    crlf: "/next\r\nX-Session-Login: admin",
+  }[mode];
+  return { raw: `HTTP/1.1 302 Found\r\nLocation: ${injected}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n` };
+}
+
 /** What the test origin answers on a few paths; everything else is a JSON echo. */
 function respond(req) {
+  if (/^\/(public|private)\/reflect/.test(req.url)) return reflected(req.url);
+  const hs = /^\/(?:public|private)\/hs\/([a-z-]+)/.exec(req.url);
+  if (hs && HANDSHAKES[hs[1]]) {
+    const { send, signed } = HANDSHAKES[hs[1]];
+    const nonce = req.headers["x-session-nonce"];
+    const headers = { "content-type": "text/plain", "x-origin-body": "passed", ...send };
+    if (nonce) headers["X-Session-Handshake"] = signHandshake(signed, { secret: SECRET, nonce });
+    return { status: 200, headers, body: "origin body" };
+  }
   if (req.url.startsWith("/public/leaky-redirect")) {
     return { status: 302, headers: { Location: "/public/next;jsessionid=abc?sid=def&x=1" } };
   }
@@ -650,6 +689,96 @@ const CASES = [
     send: { via: "socket", lines: (ctx) => ["patch /private/admin HTTP/1.1", `Cookie: ${COOKIE}=${ctx.cookie}`, "Content-Length: 0"] },
     expect: { status: 501, origin: null },
   },
+  // ------------------------------------------------ the origin's handshake
+  // Each case that can revoke uses its own fresh session (ctx.fresh), minted
+  // by `prepare`; `after` checks what the gate did once the response is in.
+  {
+    name: "origin header injection with a bare CR: Location: /next\\rX-Session-Login: admin",
+    source: "red-team pass, issue 9 item 6 (workerd splits origin response headers on a bare CR); CWE-113 HTTP response splitting",
+    send: { via: "raw", method: "GET", path: "/public/reflect?mode=cr", headers: () => ({}) },
+    expect: {
+      status: 302,
+      response: (res) => assertNoSession(res),
+      origin: { path: "/public/reflect?mode=cr", identity: null },
+      after: (ctx) => handshakeError(ctx, /unauthenticated: x-session-handshake is missing/),
+    },
+  },
+  {
+    name: "origin header injection with a bare LF, with the admin role",
+    source: "red-team pass, issue 9 item 6; CWE-113 HTTP response splitting",
+    send: { via: "raw", method: "GET", path: "/public/reflect?mode=lf", headers: () => ({}) },
+    expect: { status: 302, response: (res) => assertNoSession(res), origin: { path: "/public/reflect?mode=lf", identity: null } },
+  },
+  {
+    name: "origin header injection over the victim's session ends it instead of switching it",
+    source: "red-team pass, issue 9 items 4 and 6",
+    prepare: fresh,
+    send: { via: "raw", method: "GET", path: "/private/reflect?mode=cr", headers: (ctx) => ({ cookie: `${COOKIE}=${ctx.fresh}` }) },
+    expect: {
+      status: 302,
+      response: (res) => assertCleared(res),
+      origin: { path: "/private/reflect?mode=cr", identity: "alice" },
+      after: (ctx) => assertRevoked(ctx, ctx.fresh),
+    },
+  },
+  {
+    name: "two X-Session-Revoke-User lines (dave, erin): no user \"dave, erin\" revoked, 502, session ended",
+    source: "red-team pass, issue 9 items 3 and 4 (repeated header lines joined with \", \")",
+    prepare: async (ctx) => {
+      await fresh(ctx);
+      ctx.daveErin = await ctx.gate.mint({ sub: "dave, erin" });
+      ctx.dave = await ctx.gate.mint({ sub: "dave" });
+    },
+    send: { via: "raw", method: "GET", path: "/private/hs/revoke-two", headers: (ctx) => ({ cookie: `${COOKIE}=${ctx.fresh}` }) },
+    expect: {
+      status: 502,
+      response: (res) => {
+        assertCleared(res);
+        assert.ok(!res.body.includes("origin body"), "the origin's body is not passed");
+        assert.equal(res.headers["x-origin-body"], undefined, "the origin's headers are not passed");
+      },
+      origin: { path: "/private/hs/revoke-two", identity: "alice" },
+      after: async (ctx) => {
+        await assertRevoked(ctx, ctx.fresh);
+        for (const cookie of [ctx.daveErin, ctx.dave]) {
+          const res = await ctx.gate.raw("/private/still-alive", { headers: { cookie: `${COOKIE}=${cookie}` } });
+          assert.equal(res.status, 200, "no user revocation was written for a joined value");
+        }
+        await handshakeError(ctx, /malformed: x-session-revoke-user/, /502/);
+      },
+    },
+  },
+  {
+    name: "two X-Session-Login lines (alice, bob) start no session",
+    source: "red-team pass, issue 9 item 3",
+    send: { via: "raw", method: "GET", path: "/public/hs/login-two", headers: () => ({}) },
+    expect: {
+      status: 200,
+      response: (res) => assertNoSession(res),
+      origin: { path: "/public/hs/login-two", identity: null },
+      after: (ctx) => handshakeError(ctx, /malformed: x-session-login/),
+    },
+  },
+  {
+    name: "two X-Session-Logout: 1 lines still end the session",
+    source: "red-team pass, issue 9 items 3 and 4",
+    prepare: fresh,
+    send: { via: "raw", method: "GET", path: "/private/hs/logout-two", headers: (ctx) => ({ cookie: `${COOKIE}=${ctx.fresh}` }) },
+    expect: { status: 200, response: (res) => assertCleared(res), origin: { path: "/private/hs/logout-two", identity: "alice" }, after: (ctx) => assertRevoked(ctx, ctx.fresh) },
+  },
+  {
+    name: "X-Session-Logout beside a malformed X-Session-Roles still ends the session",
+    source: "red-team pass, issue 9 item 4",
+    prepare: fresh,
+    send: { via: "raw", method: "GET", path: "/private/hs/logout-bad-roles", headers: (ctx) => ({ cookie: `${COOKIE}=${ctx.fresh}` }) },
+    expect: { status: 200, response: (res) => assertCleared(res), origin: { path: "/private/hs/logout-bad-roles", identity: "alice" }, after: (ctx) => assertRevoked(ctx, ctx.fresh) },
+  },
+  {
+    name: "X-Session-Login: adm%69n is not admin",
+    source: "red-team pass, issue 9 item 3 (one canonical spelling per sub)",
+    send: { via: "raw", method: "GET", path: "/public/hs/login-encoded-literal", headers: () => ({}) },
+    expect: { status: 200, response: (res) => assertNoSession(res), origin: { path: "/public/hs/login-encoded-literal", identity: null } },
+  },
   // ------------------------------------------------ WebSocket
   {
     name: "WebSocket upgrade without a session",
@@ -691,6 +820,43 @@ function wsLines(path) {
   ];
 }
 
+/** A fresh session for alice, for a case that may end it. */
+async function fresh(ctx) {
+  ctx.fresh = await ctx.gate.mint({ sub: "alice" });
+}
+
+function sessionCookies(res) {
+  return [].concat(res.headers["set-cookie"] ?? []).filter((c) => c.startsWith(`${COOKIE}=`));
+}
+
+function assertNoSession(res) {
+  assert.deepEqual(sessionCookies(res).filter((c) => !c.startsWith(`${COOKIE}=;`)), [], "no session is started");
+  for (const h of ["x-session-login", "x-session-roles", "x-session-handshake"]) assert.equal(res.headers[h], undefined, `${h} never reaches the client`);
+}
+
+function assertCleared(res) {
+  const cookies = sessionCookies(res);
+  assert.equal(cookies.length, 1, `one session cookie: ${cookies}`);
+  assert.match(cookies[0], new RegExp(`^${COOKIE}=;.*Max-Age=0`), "the session cookie is cleared");
+}
+
+async function assertRevoked(ctx, cookie) {
+  const res = await ctx.gate.raw("/private/after", { headers: { cookie: `${COOKIE}=${cookie}` } });
+  assert.equal(res.status, 401, "the presented session is revoked");
+  assert.equal(JSON.parse(res.body).reason, "revoked");
+}
+
+/** The case's log line is a handshake_error whose reason (and action) match. */
+async function handshakeError(ctx, reason, action = /./) {
+  const line = await ctx.gate.waitForLog((l) => {
+    const r = JSON.parse(l);
+    return r.event === "handshake_error" && reason.test(r.reason) && action.test(r.action) && !ctx.seenLogs.has(l);
+  });
+  assert.ok(line, `a handshake_error log line matching ${reason}`);
+  ctx.seenLogs.add(line);
+  for (const value of ["dave, erin", "alice, bob", "adm%69n", "root!"]) assert.ok(!line.includes(value), `the header value is not logged: ${line}`);
+}
+
 function setCookieNames(res) {
   const list = [].concat(res.headers["set-cookie"] ?? []);
   return list.map((c) => c.split("=")[0]);
@@ -717,7 +883,7 @@ function assertClean(record, expected, ctx) {
   for (const name of names) {
     const folded = fold(name);
     if (folded.startsWith("x-session-")) {
-      assert.ok(GATE_IDENTITY.has(name.toLowerCase()), `client header ${name} reached the origin`);
+      assert.ok(GATE_IDENTITY.has(name.toLowerCase()) || GATE_ALWAYS.has(name.toLowerCase()), `client header ${name} reached the origin`);
       assert.equal(names.filter((n) => n.toLowerCase() === name.toLowerCase()).length, 1, `${name} more than once`);
     }
     assert.ok(!PROXY_IDENTITY.includes(folded), `proxy identity header ${name} reached the origin`);
@@ -733,7 +899,7 @@ function assertClean(record, expected, ctx) {
     assert.equal(record.headers["x-session-user"], expected.identity);
     assert.match(record.headers["x-session-id"], /^[0-9a-f]{32}$/);
   } else {
-    assert.ok(!names.some((n) => fold(n).startsWith("x-session-")), "identity headers without a session");
+    assert.ok(!names.some((n) => fold(n).startsWith("x-session-") && !GATE_ALWAYS.has(n.toLowerCase())), "identity headers without a session");
   }
 }
 
@@ -745,8 +911,9 @@ describe("the attack suite", () => {
     ctx.gate = await startGate({
       name: "attacks",
       vars: { ORIGIN_URL: ctx.origin.url, PUBLIC_PATHS: "/public/*", REVOCATION_CACHE: "0" },
-      secrets: { SESSION_KEYS: await keygen("main") },
+      secrets: { SESSION_KEYS: await keygen("main"), ORIGIN_SECRET: SECRET },
     });
+    ctx.seenLogs = new Set();
     ctx.host = new URL(ctx.gate.url).host;
     ctx.cookie = await ctx.gate.mint({ sub: "alice" });
     ctx.other = await ctx.gate.mint({ sub: "mallory" });
@@ -765,6 +932,7 @@ describe("the attack suite", () => {
 
   for (const c of CASES) {
     it(`${c.name} [${c.source}]`, async () => {
+      await c.prepare?.(ctx);
       const before = ctx.origin.requests.length;
       const res = await send(ctx, c.send);
       const seen = ctx.origin.requests.slice(before);
@@ -781,6 +949,7 @@ describe("the attack suite", () => {
         assertClean(seen[0], expect.origin, ctx);
         expect.origin.check?.(seen[0], ctx);
       }
+      await expect.after?.(ctx, res);
     });
   }
 });
