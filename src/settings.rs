@@ -45,6 +45,7 @@ pub const NAMES: &[&str] = &[
     "KV_FAILURE",
     "CSRF",
     "ORIGIN_SECRET",
+    "CONFUSABLE_PATHS",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -89,6 +90,17 @@ pub enum KvFailure {
     Closed,
     /// Treat the session as not revoked, and log it.
     Open,
+}
+
+/// What to do with a path segment holding a character that NFKC or Windows
+/// best-fit mapping turns into `.`, `/`, `\` or `%` (see
+/// [`crate::confusables`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfusablePaths {
+    /// Forward it like any other segment (the default).
+    Pass,
+    /// Answer 400 before any other decision.
+    Refuse,
 }
 
 /// The upstream base URL: scheme, host and optional port.
@@ -234,6 +246,8 @@ pub struct Settings {
     pub csrf: bool,
     /// `ORIGIN_SECRET`, as a MAC key.
     pub origin_secret: Option<Key>,
+    /// `CONFUSABLE_PATHS`.
+    pub confusable_paths: ConfusablePaths,
 }
 
 fn seconds(
@@ -397,6 +411,11 @@ impl Settings {
             Some(_) => return Err(bad("CSRF", "must be on or off")),
         };
         let origin_secret = origin_secret(get("ORIGIN_SECRET"))?;
+        let confusable_paths = match get("CONFUSABLE_PATHS").as_deref().map(str::trim) {
+            None | Some("pass") => ConfusablePaths::Pass,
+            Some("refuse") => ConfusablePaths::Refuse,
+            Some(_) => return Err(bad("CONFUSABLE_PATHS", "must be pass or refuse")),
+        };
 
         Ok(Self {
             keys,
@@ -416,6 +435,7 @@ impl Settings {
             kv_failure,
             csrf,
             origin_secret,
+            confusable_paths,
         })
     }
 }
@@ -479,6 +499,7 @@ mod tests {
         assert!(s.csrf);
         assert!(s.origin.is_none());
         assert!(s.origin_secret.is_none());
+        assert_eq!(s.confusable_paths, ConfusablePaths::Pass);
     }
 
     #[test]
@@ -513,6 +534,8 @@ mod tests {
         assert_eq!(err(&[("KV_FAILURE", "maybe")]), "KV_FAILURE");
         assert_eq!(err(&[("CSRF", "yes")]), "CSRF");
         assert_eq!(err(&[("ORIGIN_SECRET", "short")]), "ORIGIN_SECRET");
+        assert_eq!(err(&[("CONFUSABLE_PATHS", "yes")]), "CONFUSABLE_PATHS");
+        assert_eq!(err(&[("CONFUSABLE_PATHS", "Refuse")]), "CONFUSABLE_PATHS");
     }
 
     #[test]
@@ -533,6 +556,7 @@ mod tests {
             ("COOKIE_NAME", "sg"),
             ("KV_FAILURE", "open"),
             ("CSRF", "off"),
+            ("CONFUSABLE_PATHS", " refuse "),
             ("REFERRER_POLICY", "no-referrer"),
             ("ORIGIN_SECRET", "0123456789abcdef0123456789abcdef"),
             ("IDLE_TIMEOUT", "5"),
@@ -548,6 +572,7 @@ mod tests {
         assert_eq!(s.session_params, ["sg", "token"]);
         assert_eq!(s.kv_failure, KvFailure::Open);
         assert!(!s.csrf);
+        assert_eq!(s.confusable_paths, ConfusablePaths::Refuse);
         assert!(s.origin_secret.is_some());
         assert_eq!(s.time.idle_ms, 5000);
         assert!(format!("{:?}", s.origin_secret).contains("redacted"));
