@@ -7,20 +7,21 @@
 #![forbid(unsafe_code)]
 
 use crate::assertion::{self, AssertionClaims};
+use crate::confusables::path_has_confusable;
 use crate::encoding::{b64url_encode, percent_encode_component, JsonObject};
 use crate::handshake::{self, Handshake, Requested};
 use crate::headers::{
-    find_session_cookie, is_identity_header, is_never_forwarded, strip_session_cookie,
-    CookieSearch, FORWARDED_FOR, FORWARDED_HOST, FORWARDED_PROTO,
+    find_session_cookie, is_identity_header, is_never_forwarded, plants_session_cookie,
+    strip_session_cookie, CookieSearch, FORWARDED_FOR, FORWARDED_HOST, FORWARDED_PROTO,
 };
 use crate::log::LogRecord;
 use crate::path::{normalize, PathError};
 use crate::revocation::{self, Revocation};
-use crate::scrub::{scrub_path_params, scrub_query, scrub_url};
+use crate::scrub::{scrub_emitted_url, scrub_path_params, scrub_query, scrub_refresh, scrub_url};
 use crate::session::{
     clear_cookie, seal, set_cookie, Claims, Roles, SessionId, UnverifiedCookie, VerifiedSession,
 };
-use crate::settings::Settings;
+use crate::settings::{ConfusablePaths, Settings};
 use crate::time_policy::Liveness;
 use crate::verdict::{
     Evaluation, Forward, KvWrite, PendingRevocation, Replacement, Reply, RequestParts,
@@ -29,6 +30,10 @@ use crate::verdict::{
 
 /// The prefix of the gate's own endpoints.
 pub const GATE_PREFIX: &str = "/.session-gate/";
+
+/// The log reason of a path refused by `CONFUSABLE_PATHS=refuse`.
+pub const CONFUSABLE_REASON: &str =
+    "CONFUSABLE_PATHS=refuse: a path segment holds a character NFKC or best fit maps to . / \\ or %";
 
 /// The gate: validated settings and the decision logic.
 #[derive(Clone, Debug)]
@@ -242,6 +247,14 @@ impl Gate {
             Ok(p) => p.into_string(),
             Err(e) => return bad_path(e),
         };
+        // Opt-in, before any other decision: a segment that an NFKC or
+        // best-fit origin could read as `..`, `/` or `\` (`．．／`).
+        if self.settings.confusable_paths == ConfusablePaths::Refuse && path_has_confusable(&path) {
+            let mut log = LogRecord::new("bad_request", parts.method, None);
+            log.reason = Some(CONFUSABLE_REASON.into());
+            log.status = 400;
+            return done(text_reply(400, "Bad Request\n", log));
+        }
         let params = &self.settings.session_params;
         // A `;name=value` that was a whole segment leaves an empty one behind
         // (`/;sid=1/evil.com` would become `//evil.com`, a redirect to another
@@ -975,15 +988,21 @@ impl Gate {
             if is_identity_header(&lower) {
                 continue;
             }
-            if lower == "set-cookie" {
-                let cookie_name = value.split(['=', ';']).next().unwrap_or_default();
-                if cookie_name.trim().eq_ignore_ascii_case(name) {
-                    continue;
-                }
+            // The session cookie, a look-alike, or one planted inside any
+            // cookie's value (`theme=x,__Host-session=…`) never comes from
+            // the origin.
+            if lower == "set-cookie" && plants_session_cookie(value, name) {
+                continue;
             }
-            if lower == "location" {
-                let clean = scrub_url(value, &self.settings.session_params)
-                    .unwrap_or_else(|| value.clone());
+            // Every URL the gate hands a browser is scrubbed and, where that
+            // changed its path, normalised again: never `//host` or `/\host`.
+            let params = &self.settings.session_params;
+            let scrubbed = match lower.as_str() {
+                "location" | "content-location" => scrub_emitted_url(value, params),
+                "refresh" => scrub_refresh(value, params),
+                _ => None,
+            };
+            if let Some(clean) = scrubbed {
                 out.push((lower, clean));
                 continue;
             }

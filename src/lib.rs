@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod assertion;
+pub mod confusables;
 pub mod encoding;
 pub mod gate;
 pub mod handshake;

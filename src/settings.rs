@@ -46,6 +46,7 @@ pub const NAMES: &[&str] = &[
     "CSRF",
     "ORIGIN_SECRET",
     "HANDSHAKE_AUTH",
+    "CONFUSABLE_PATHS",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -90,6 +91,17 @@ pub enum KvFailure {
     Closed,
     /// Treat the session as not revoked, and log it.
     Open,
+}
+
+/// What to do with a path segment holding a character that NFKC or Windows
+/// best-fit mapping turns into `.`, `/`, `\` or `%` (see
+/// [`crate::confusables`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfusablePaths {
+    /// Forward it like any other segment (the default).
+    Pass,
+    /// Answer 400 before any other decision.
+    Refuse,
 }
 
 /// The upstream base URL: scheme, host and optional port.
@@ -238,6 +250,8 @@ pub struct Settings {
     /// `HANDSHAKE_AUTH`: handshakes are honoured only with a valid
     /// `X-Session-Handshake` (always `false` without `ORIGIN_SECRET`).
     pub handshake_auth: bool,
+    /// `CONFUSABLE_PATHS`.
+    pub confusable_paths: ConfusablePaths,
 }
 
 fn seconds(
@@ -413,6 +427,11 @@ impl Settings {
             Some("off") => false,
             Some(_) => return Err(bad("HANDSHAKE_AUTH", "must be on or off")),
         };
+        let confusable_paths = match get("CONFUSABLE_PATHS").as_deref().map(str::trim) {
+            None | Some("pass") => ConfusablePaths::Pass,
+            Some("refuse") => ConfusablePaths::Refuse,
+            Some(_) => return Err(bad("CONFUSABLE_PATHS", "must be pass or refuse")),
+        };
 
         Ok(Self {
             keys,
@@ -433,6 +452,7 @@ impl Settings {
             csrf,
             origin_secret,
             handshake_auth,
+            confusable_paths,
         })
     }
 }
@@ -497,6 +517,7 @@ mod tests {
         assert!(s.origin.is_none());
         assert!(s.origin_secret.is_none());
         assert!(!s.handshake_auth);
+        assert_eq!(s.confusable_paths, ConfusablePaths::Pass);
     }
 
     #[test]
@@ -554,6 +575,8 @@ mod tests {
         assert_eq!(err(&[("KV_FAILURE", "maybe")]), "KV_FAILURE");
         assert_eq!(err(&[("CSRF", "yes")]), "CSRF");
         assert_eq!(err(&[("ORIGIN_SECRET", "short")]), "ORIGIN_SECRET");
+        assert_eq!(err(&[("CONFUSABLE_PATHS", "yes")]), "CONFUSABLE_PATHS");
+        assert_eq!(err(&[("CONFUSABLE_PATHS", "Refuse")]), "CONFUSABLE_PATHS");
     }
 
     #[test]
@@ -574,6 +597,7 @@ mod tests {
             ("COOKIE_NAME", "sg"),
             ("KV_FAILURE", "open"),
             ("CSRF", "off"),
+            ("CONFUSABLE_PATHS", " refuse "),
             ("REFERRER_POLICY", "no-referrer"),
             ("ORIGIN_SECRET", "0123456789abcdef0123456789abcdef"),
             ("IDLE_TIMEOUT", "5"),
@@ -589,6 +613,7 @@ mod tests {
         assert_eq!(s.session_params, ["sg", "token"]);
         assert_eq!(s.kv_failure, KvFailure::Open);
         assert!(!s.csrf);
+        assert_eq!(s.confusable_paths, ConfusablePaths::Refuse);
         assert!(s.origin_secret.is_some());
         assert_eq!(s.time.idle_ms, 5000);
         assert!(format!("{:?}", s.origin_secret).contains("redacted"));

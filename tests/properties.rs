@@ -8,7 +8,9 @@
 //!   normal form;
 //! * the verdict on a path is the verdict on its normal form, and every path
 //!   the gate forwards or redirects to is in normal form;
-//! * identity headers reach the origin only when the gate set them, once each.
+//! * identity headers reach the origin only when the gate set them, once each;
+//! * scrubbing a URL the gate sends to a browser never makes it leave the
+//!   site (`//host`, `/\\host`), and leaves no session parameter behind.
 //!
 //! Native only: proptest is a native dev-dependency (it does not build for
 //! wasm32-unknown-unknown, and the wasm32 suite runs fixed vectors instead).
@@ -24,6 +26,7 @@ use session_gate::gate::Gate;
 use session_gate::handshake::encode_sub;
 use session_gate::keyring::KeyRing;
 use session_gate::path::normalize;
+use session_gate::scrub::{scrub_emitted_url, scrub_refresh};
 use session_gate::session::{
     is_valid_sub, seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie, MAC_LABEL,
 };
@@ -844,5 +847,112 @@ proptest! {
             fwd.headers.iter().filter(|(n, _)| fold(n) == "x-forwarded-host").count(),
             1
         );
+    }
+}
+
+// ---------------------------------------------------------------- 7. URLs sent to browsers
+
+/// Pieces of relative and absolute URLs, chosen so that scrubbing can empty
+/// segments and leave slashes, backslashes and WHATWG-ignored characters
+/// next to each other.
+const URL_TOKENS: &[&str] = &[
+    "/",
+    "\\",
+    "\t",
+    "\n",
+    " ",
+    ";jsessionid=x",
+    ";sid=1",
+    ";SID",
+    ";a=1",
+    "evil.example",
+    "a",
+    ".",
+    "..",
+    "%2F",
+    "%09",
+    "%2e",
+    ":",
+    "javascript:",
+    "?sid=1",
+    "&x=1",
+    "#f",
+];
+
+fn emitted_url() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(
+            &[
+                "",
+                "",
+                "/",
+                "https://gate.example",
+                "http:",
+                "//host.example",
+            ][..],
+        ),
+        prop::collection::vec(prop::sample::select(URL_TOKENS), 0..12),
+    )
+        .prop_map(|(start, tokens)| {
+            let mut url = start.to_owned();
+            for t in tokens {
+                url.push_str(t);
+            }
+            url
+        })
+}
+
+/// Whether a browser reads `url` as naming a host: after dropping tab, CR
+/// and LF and leading spaces and controls, it starts with two of `/` `\\`.
+fn names_a_host(url: &str) -> bool {
+    let view: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    let view = view.trim_start_matches(|c: char| c <= ' ');
+    view.len() >= 2
+        && view.as_bytes()[..2]
+            .iter()
+            .all(|&b| b == b'/' || b == b'\\')
+}
+
+/// The scheme a browser reads, lowercased, if any.
+fn scheme_of(url: &str) -> Option<String> {
+    let view: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    let view = view.trim_start_matches(|c: char| c <= ' ');
+    let (scheme, _) = view.split_once(':')?;
+    let mut chars = scheme.chars();
+    (chars.next()?.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+    .then(|| scheme.to_ascii_lowercase())
+}
+
+proptest! {
+    #![proptest_config(cases(4096))]
+
+    #[test]
+    fn scrubbing_a_relative_url_never_makes_it_protocol_relative(url in emitted_url()) {
+        let gate = test_gate();
+        let params = &gate.settings().session_params;
+        if let Some(out) = scrub_emitted_url(&url, params) {
+            if !names_a_host(&url) && scheme_of(&url).is_none() {
+                prop_assert!(!names_a_host(&out), "{url:?} -> {out:?}");
+                prop_assert!(scheme_of(&out).is_none(), "{url:?} -> {out:?}");
+            }
+            if let Some(scheme) = scheme_of(&out) {
+                prop_assert_eq!(scheme_of(&url), Some(scheme), "{:?} -> {:?}", url, out);
+            }
+            prop_assert_eq!(scrub_emitted_url(&out, params), None, "{:?} -> {:?}", url, out);
+        }
+        let refresh = format!("0; url={url}");
+        if let Some(out) = scrub_refresh(&refresh, params) {
+            let target = &out["0; url=".len()..];
+            if !names_a_host(&url) && scheme_of(&url).is_none() {
+                prop_assert!(!names_a_host(target), "{refresh:?} -> {out:?}");
+            }
+        }
     }
 }
