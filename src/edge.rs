@@ -94,11 +94,9 @@ impl Kv {
 
     /// `get(key, {cacheTtl, type: "text"})`: the value, `None` when absent.
     async fn get(&self, key: &str) -> Result<Option<String>, JsValue> {
-        let promise: js_sys::Promise = self
-            .get
-            .call2(&self.binding, &JsValue::from_str(key), &self.get_options)?
-            .dyn_into()?;
-        let value = JsFuture::from(promise).await?;
+        let args = js_sys::Array::of2(&JsValue::from_str(key), &self.get_options);
+        let result = js_sys::Reflect::apply(&self.get, &self.binding, &args)?;
+        let value = JsFuture::from(js_sys::Promise::resolve(&result)).await?;
         if value.is_null() || value.is_undefined() {
             return Ok(None);
         }
@@ -112,16 +110,11 @@ impl Kv {
             let ttl = JsValue::from_f64(ttl as f64);
             js_sys::Reflect::set(&options, &JsValue::from_str("expirationTtl"), &ttl)?;
         }
-        let promise: js_sys::Promise = self
-            .put
-            .call3(
-                &self.binding,
-                &JsValue::from_str(key),
-                &JsValue::from_str(value),
-                &options,
-            )?
-            .dyn_into()?;
-        JsFuture::from(promise).await.map(|_| ())
+        let args = js_sys::Array::of3(&JsValue::from_str(key), &JsValue::from_str(value), &options);
+        let result = js_sys::Reflect::apply(&self.put, &self.binding, &args)?;
+        JsFuture::from(js_sys::Promise::resolve(&result))
+            .await
+            .map(|_| ())
     }
 }
 

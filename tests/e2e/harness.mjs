@@ -142,9 +142,11 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", failin
   ].join("\n");
   const config = path.join(dir, "wrangler.toml");
   fs.writeFileSync(config, toml);
-  // The double's own config; its `STORE` is the namespace the gate's reads
-  // reach, and where `kvPut` writes.
-  const doubleConfig = path.join(dir, "kv-double.toml");
+  // The double's own config, in a folder of its own so it does not get the
+  // gate's .dev.vars; its `STORE` is the namespace the gate's reads reach,
+  // and where `kvPut` writes.
+  fs.mkdirSync(path.join(dir, "kv-double"));
+  const doubleConfig = path.join(dir, "kv-double", "wrangler.toml");
   fs.writeFileSync(doubleConfig, [
     `name = "session-gate-kv-double"`,
     `main = ${JSON.stringify(path.join(ROOT, "tests", "e2e", "kv-double.mjs"))}`,
@@ -174,7 +176,9 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", failin
     const text = chunk.toString();
     output += text;
     for (const line of text.split("\n")) {
-      const trimmed = line.trim();
+      // With two workers in the process, wrangler prefixes each line with
+      // the worker's name.
+      const trimmed = line.trim().replace(/^\[session-gate-e2e\] /, "");
       if (trimmed.startsWith("{") && trimmed.includes('"event"')) {
         logs.push(trimmed);
         allLogLines.push(trimmed);
