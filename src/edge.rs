@@ -17,6 +17,7 @@ use worker::worker_sys::ext::{RequestExt as _, ResponseExt as _, ResponseInitExt
 use worker::{console_log, event, js_sys, web_sys, Context, Env};
 use zeroize::Zeroizing;
 
+use crate::edits::HeaderEdits;
 use crate::gate::Gate;
 use crate::log::LogRecord;
 use crate::revocation::{Lookup, LookupFailed, RevocationCache};
@@ -241,16 +242,34 @@ async fn write_key(kv: &Kv, write: &KvWrite, now: u64) -> bool {
     ok
 }
 
-async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::Response, JsValue> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(&fwd.method);
-    init.set_headers(&js_headers(&fwd.headers)?.into());
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    // The body streams through untouched and unbuffered.
-    if let Some(body) = request.body() {
-        init.set_body(&body.into());
+/// A clone of the runtime's `headers` with the core's edits applied: every
+/// header the core did not name keeps its bytes exactly (values outside
+/// UTF-8 included, which the core can only read lossily).
+fn edited(headers: &web_sys::Headers, edits: &HeaderEdits) -> Result<web_sys::Headers, JsValue> {
+    let clone = web_sys::Headers::new_with_headers(headers)?;
+    for name in &edits.remove {
+        clone.delete(name)?;
     }
-    let outbound = web_sys::Request::new_with_str_and_init(&fwd.url, &init)?;
+    for (name, value) in &edits.append {
+        clone.append(name, value)?;
+    }
+    Ok(clone)
+}
+
+/// The outbound request, built from the inbound one: method and body as
+/// sent (a GET or HEAD with a body included, as a pass-through Worker
+/// forwards it), the URL the core chose, the runtime's headers with only
+/// the core's edits applied, and redirects handed back to the client.
+async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::Response, JsValue> {
+    let headers = edited(&request.headers(), &fwd.edits)?;
+    // `new Request(url, request)` takes the method and the body stream from
+    // the inbound request (a `RequestInit` dictionary with a GET and a body
+    // would throw); the second step sets the headers and the redirect mode.
+    let retargeted = web_sys::Request::new_with_str_and_init(&fwd.url, request.unchecked_ref())?;
+    let init = web_sys::RequestInit::new();
+    init.set_headers(&headers.into());
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    let outbound = web_sys::Request::new_with_request_and_init(&retargeted, &init)?;
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     JsFuture::from(global.fetch_with_request(&outbound))
         .await?
@@ -289,7 +308,7 @@ async fn apply_forward(
             fwd.log.reason = Some("kv_write_failed".into());
         }
     }
-    let headers = plan.headers;
+    let edits = plan.edits;
     // A WebSocket the origin accepted: the same socket, handed to the client
     // in a new 101 that carries only the headers the core let through.
     if upgraded {
@@ -300,7 +319,7 @@ async fn apply_forward(
             let mut init = web_sys::ResponseInit::new();
             init.set_status(101);
             init.websocket(&socket)?;
-            init.set_headers(&js_headers(&headers)?.into());
+            init.set_headers(&edited(&upstream.headers(), &edits)?.into());
             web_sys::Response::new_with_opt_str_and_init(None, &init).map(Some)
         })();
         if let Ok(Some(response)) = rebuilt {
@@ -313,7 +332,7 @@ async fn apply_forward(
         let init = web_sys::ResponseInit::new();
         init.set_status(upstream.status());
         init.set_status_text(&upstream.status_text());
-        init.set_headers(&js_headers(&headers)?.into());
+        init.set_headers(&edited(&upstream.headers(), &edits)?.into());
         web_sys::Response::new_with_opt_readable_stream_and_init(upstream.body().as_ref(), &init)
     })();
     match built {
@@ -360,7 +379,6 @@ async fn handle(
         method: &method,
         url: &url,
         headers: &headers,
-        has_body: request.body().is_some(),
     };
     let verdict = match gate.evaluate(&parts, now) {
         Evaluation::Done(v) => v,

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::assertion::{self, AssertionClaims};
+use crate::edits::diff;
 use crate::encoding::{percent_encode_component, percent_encode_except, JsonObject};
 use crate::handshake::Handshake;
 use crate::headers::{
@@ -22,6 +23,7 @@ use crate::session::{
 };
 use crate::settings::Settings;
 use crate::time_policy::Liveness;
+use crate::upstream::Rebase;
 use crate::verdict::{
     Evaluation, Forward, KvWrite, PendingRevocation, Reply, RequestParts, ResponseContext,
     ResponsePlan, RevocationLookups, SessionContext, Verdict,
@@ -257,16 +259,10 @@ impl Gate {
             query: scrubbed_query.unwrap_or_else(|| raw_query.to_owned()),
             headers: parts.headers.to_vec(),
         };
-        // A GET or HEAD with a body: its meaning is undefined (RFC 9110
-        // 9.3.1), origins and caches disagree on it, and the runtime cannot
-        // forward one. Refused deliberately, never a 502 that reads as an
-        // origin outage.
-        if parts.has_body && (inbound.is_method("GET") || inbound.is_method("HEAD")) {
-            let mut log = inbound.log("bad_request");
-            log.reason = Some("body on GET or HEAD".into());
-            log.status = 400;
-            return done(text_reply(400, "Bad Request\n", log));
-        }
+        // A GET or HEAD with a body (Elasticsearch's `GET _search`) is
+        // forwarded as sent, as a pass-through Worker forwards it: the body
+        // plays no part in the gate's decision, and browsers cannot send one
+        // (so it carries no cross-site risk the same-origin check misses).
         if had_session_param && (inbound.is_method("GET") || inbound.is_method("HEAD")) {
             let mut log = inbound.log("scrub_redirect");
             log.status = 302;
@@ -549,6 +545,20 @@ impl Gate {
     ) -> Verdict {
         let name = &self.settings.cookie_name;
         let params = &self.settings.session_params;
+        let rebase = self
+            .settings
+            .origin
+            .as_ref()
+            .and_then(|upstream| Rebase::new(&inbound.origin, upstream.as_str()));
+        // `Origin` and `Referer` on the public origin (the same-origin check
+        // has passed) are rebased onto the upstream, whose `Host` the origin
+        // receives: frameworks that compare the two accept the browser.
+        let to_upstream = |value: &str| {
+            rebase
+                .as_ref()
+                .and_then(|r| r.to_upstream(value))
+                .unwrap_or_else(|| value.to_owned())
+        };
         let mut headers: Vec<(String, String)> = Vec::with_capacity(inbound.headers.len() + 4);
         for (header, value) in &inbound.headers {
             if is_never_forwarded(header) {
@@ -562,7 +572,11 @@ impl Gate {
             }
             if header.eq_ignore_ascii_case("referer") {
                 let clean = scrub_url(value, params).unwrap_or_else(|| value.clone());
-                headers.push(("referer".into(), clean));
+                headers.push(("referer".into(), to_upstream(&clean)));
+                continue;
+            }
+            if header.eq_ignore_ascii_case("origin") {
+                headers.push(("origin".into(), to_upstream(value)));
                 continue;
             }
             headers.push((header.to_ascii_lowercase(), value.clone()));
@@ -617,11 +631,13 @@ impl Gate {
         });
         Verdict::Forward(Box::new(Forward {
             url: format!("{base}{}", inbound.path_and_query()),
+            edits: diff(&inbound.headers, &headers),
             method: inbound.method,
             headers,
             context: ResponseContext {
                 set_cookie,
                 session,
+                rebase,
             },
             log,
         }))
@@ -754,6 +770,10 @@ impl Gate {
             }
         };
         plan.headers = self.response_headers(cookie, origin_headers);
+        if let Some(rebase) = &context.rebase {
+            rebase.response_headers(&mut plan.headers);
+        }
+        plan.edits = diff(origin_headers, &plan.headers);
         plan
     }
 
@@ -780,6 +800,7 @@ impl Gate {
         let mut plan = self.finish_response(context, origin_headers, now, fresh_sid);
         plan.headers
             .retain(|(name, _)| !PER_CONNECTION.contains(&name.as_str()));
+        plan.edits = diff(origin_headers, &plan.headers);
         plan
     }
 

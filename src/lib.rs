@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod assertion;
+pub mod edits;
 pub mod encoding;
 pub mod gate;
 pub mod handshake;
@@ -29,6 +30,7 @@ pub mod scrub;
 pub mod session;
 pub mod settings;
 pub mod time_policy;
+pub mod upstream;
 pub mod verdict;
 
 #[cfg(target_arch = "wasm32")]

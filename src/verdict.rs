@@ -2,9 +2,11 @@
 //! The adapter applies a verdict exactly; it adds no policy of its own.
 #![forbid(unsafe_code)]
 
+use crate::edits::HeaderEdits;
 use crate::log::LogRecord;
 use crate::revocation::{Lookup, LookupFailed};
 use crate::session::Claims;
+use crate::upstream::Rebase;
 
 /// A request's parts as the adapter hands them to the core.
 #[derive(Clone, Copy, Debug)]
@@ -15,8 +17,6 @@ pub struct RequestParts<'a> {
     pub url: &'a str,
     /// Every header, names lowercase, in arrival order.
     pub headers: &'a [(String, String)],
-    /// Whether the request carries a body (the runtime's `body` is not null).
-    pub has_body: bool,
 }
 
 /// A KV write the adapter must perform (and remember in its cache).
@@ -52,8 +52,13 @@ pub struct Forward {
     pub method: String,
     /// The origin URL: base, normalised path, scrubbed query.
     pub url: String,
-    /// Every request header to send, already cleaned and with identity added.
+    /// Every request header the origin will see, as the core reads them:
+    /// cleaned, with identity added.
     pub headers: Vec<(String, String)>,
+    /// How the adapter gets there: the edits to apply to a clone of the
+    /// runtime's own request headers (every header not named keeps its
+    /// bytes).
+    pub edits: HeaderEdits,
     /// What the response phase needs to know.
     pub context: ResponseContext,
     /// The log line (status filled in by the response phase).
@@ -67,6 +72,9 @@ pub struct ResponseContext {
     pub set_cookie: Option<String>,
     /// The live session the request carried, for the handshake.
     pub session: Option<SessionContext>,
+    /// In `ORIGIN_URL` mode, the public and upstream origins: response URLs
+    /// on the upstream are rebased onto the public origin.
+    pub rebase: Option<Rebase>,
 }
 
 /// The request's live session, as the handshake needs it.
@@ -81,8 +89,11 @@ pub struct SessionContext {
 /// What to do with the origin's response.
 #[derive(Clone, Debug, Default)]
 pub struct ResponsePlan {
-    /// The headers for the client.
+    /// The headers for the client, as the core reads them.
     pub headers: Vec<(String, String)>,
+    /// How the adapter gets there: the edits to apply to a clone of the
+    /// origin's response headers (every header not named keeps its bytes).
+    pub edits: HeaderEdits,
     /// KV writes the handshake asked for.
     pub kv_writes: Vec<KvWrite>,
     /// The handshake's effect (or problem), for the log line.

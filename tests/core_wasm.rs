@@ -200,7 +200,6 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
         method: "GET",
         url: "https://example.test/x",
         headers: &headers,
-        has_body: false,
     };
     let pending = match gate.evaluate(&parts, NOW) {
         Evaluation::NeedsRevocation(pending) => pending,
@@ -252,7 +251,6 @@ fn gate_refuses_a_revoked_session() {
         method: "GET",
         url: "https://example.test/x",
         headers: &headers,
-        has_body: false,
     };
     let Evaluation::NeedsRevocation(pending) = gate.evaluate(&parts, NOW) else {
         panic!("decided without KV");

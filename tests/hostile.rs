@@ -47,7 +47,6 @@ fn decide(gate: &Gate, method: &str, path: &str, hdrs: &[(&str, &str)]) -> Verdi
         method,
         url: &url,
         headers: &list,
-        has_body: false,
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,

@@ -294,7 +294,6 @@ fn run(gate: &Gate, method: &str, url: &str, headers: &[(String, String)]) -> Ve
         method,
         url,
         headers,
-        has_body: false,
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
@@ -414,7 +413,7 @@ proptest! {
         prop_assert!(verify(&changed).is_err(), "accepted a change at {}", i);
         // Nor does the gate find a session in it, wherever the byte landed.
         let headers = vec![("cookie".to_owned(), format!("{NAME}={changed}"))];
-        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, has_body: false };
+        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers };
         match gate.evaluate(&parts, NOW) {
             Evaluation::Done(Verdict::Reply(r)) => prop_assert_eq!(r.status, 401),
             other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),

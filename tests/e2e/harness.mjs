@@ -114,16 +114,17 @@ export async function keygen(kid) {
 }
 
 /**
- * Starts the built worker under `wrangler dev` with these vars and secrets.
+ * Starts the built worker (or another Worker script, `main`) under
+ * `wrangler dev` with these vars and secrets.
  * Returns { url, fetch, kvPut, cli, logs, stop }.
  */
-export async function startGate({ vars = {}, secrets = {}, name = "gate" } = {}) {
+export async function startGate({ vars = {}, secrets = {}, name = "gate", main = path.join(ROOT, "build", "index.js") } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `session-gate-${name}-`));
   const port = await freePort();
   const inspectorPort = await freePort();
   const toml = [
     `name = "session-gate-e2e"`,
-    `main = ${JSON.stringify(path.join(ROOT, "build", "index.js"))}`,
+    `main = ${JSON.stringify(main)}`,
     `compatibility_date = "2025-09-01"`,
     ``,
     `[[kv_namespaces]]`,

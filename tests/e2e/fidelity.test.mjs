@@ -1,0 +1,122 @@
+// "In front of any origin", for real (issue 10): the origin sees the request
+// as the client made it, apart from what the gate removes and adds. The gate
+// runs beside the plainest pass-through Worker (tests/e2e/passthrough.js),
+// both in front of the same recording origin, and each case compares what
+// the origin and the client see through either.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { startGate, startOrigin, keygen, socketRequest, ROOT } from "./harness.mjs";
+
+const run = promisify(execFile);
+const COOKIE = "__Host-session";
+/** Header bytes outside UTF-8 (and outside ASCII): `caf\xe9 \xff\xfe`. */
+const ODD = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0xff, 0xfe]).toString("latin1");
+
+function respond(req) {
+  if (req.url.startsWith("/public/odd-response")) {
+    return { headers: { "content-type": "text/plain", "x-odd": ODD }, body: "odd" };
+  }
+  return undefined;
+}
+
+describe("origin fidelity (issue 10)", () => {
+  const ctx = {};
+
+  before(async () => {
+    ctx.origin = await startOrigin(respond, { upgrade: true });
+    const vars = { ORIGIN_URL: ctx.origin.url, PUBLIC_PATHS: "/public/*", REVOCATION_CACHE: "0" };
+    [ctx.gate, ctx.plain] = await Promise.all([
+      startGate({ name: "fidelity", vars, secrets: { SESSION_KEYS: await keygen("main") } }),
+      startGate({ name: "passthrough", vars, main: path.join(ROOT, "tests", "e2e", "passthrough.js") }),
+    ]);
+    ctx.cookie = await ctx.gate.mint({ sub: "alice" });
+    ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), "session-gate-fidelity-"));
+  });
+
+  after(async () => {
+    await ctx.gate?.stop();
+    await ctx.plain?.stop();
+    await ctx.origin?.close();
+    if (ctx.dir) fs.rmSync(ctx.dir, { recursive: true, force: true });
+  });
+
+  /** Sends the same raw request through both Workers: [gate, pass-through], each with what the origin saw. */
+  async function both(lines, body = "") {
+    const out = [];
+    for (const worker of [ctx.gate, ctx.plain]) {
+      const head = [...lines(new URL(worker.url).host), "Connection: close"].join("\r\n");
+      const before = ctx.origin.requests.length;
+      const res = await socketRequest(worker.url, head, body);
+      out.push({ res, seen: ctx.origin.requests.slice(before) });
+    }
+    return out;
+  }
+
+  it("curl -T of a file over 1 MB with Expect: 100-continue arrives whole (was a 502)", async () => {
+    const file = path.join(ctx.dir, "big.bin");
+    const data = crypto.randomBytes(1536 * 1024);
+    fs.writeFileSync(file, data);
+    const before = ctx.origin.requests.length;
+    const { stdout } = await run("curl", [
+      "-s", "-o", "/dev/null", "-w", "%{http_code}", "-T", file, "-H", "Expect: 100-continue",
+      "-H", `Cookie: ${COOKIE}=${ctx.cookie}`, `${ctx.gate.url}/private/upload.bin`,
+    ]);
+    assert.equal(stdout, "200");
+    const seen = ctx.origin.requests.slice(before);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].method, "PUT");
+    assert.ok(seen[0].body.equals(data), "the body reached the origin byte for byte");
+    assert.equal(seen[0].headers.expect, undefined, "Expect is not forwarded");
+    assert.equal(seen[0].headers["x-session-user"], "alice");
+  });
+
+  it("a GET with a body is forwarded with its body, as through a pass-through Worker (was 400, before that 502)", async () => {
+    const body = '{"query":{"match_all":{}}}';
+    const [gate, plain] = await both(
+      (host) => ["GET /private/_search HTTP/1.1", `Host: ${host}`, `Cookie: ${COOKIE}=${ctx.cookie}`,
+        "Content-Type: application/json", `Content-Length: ${body.length}`],
+      body,
+    );
+    assert.equal(plain.res.status, 200, "the pass-through forwards it");
+    assert.equal(gate.res.status, plain.res.status);
+    assert.equal(gate.seen.length, 1);
+    assert.equal(gate.seen[0].method, "GET");
+    assert.equal(gate.seen[0].body.toString(), body);
+    assert.equal(gate.seen[0].body.toString(), plain.seen[0].body.toString());
+    assert.equal(gate.seen[0].headers["x-session-user"], "alice");
+  });
+
+  it("a HEAD with a chunked body is forwarded as through a pass-through Worker", async () => {
+    const [gate, plain] = await both(
+      (host) => ["HEAD /public/head-body HTTP/1.1", `Host: ${host}`, "Transfer-Encoding: chunked"],
+      "5\r\nhello\r\n0\r\n\r\n",
+    );
+    assert.equal(gate.res.status, plain.res.status);
+    assert.equal(gate.seen.length, plain.seen.length);
+    assert.deepEqual(gate.seen.map((r) => [r.method, r.body.toString()]), plain.seen.map((r) => [r.method, r.body.toString()]));
+  });
+
+  it("request header bytes outside UTF-8 reach the origin as sent (were U+FFFD)", async () => {
+    const [gate, plain] = await both(
+      (host) => ["GET /private/odd-request HTTP/1.1", `Host: ${host}`, `Cookie: ${COOKIE}=${ctx.cookie}`, `X-Odd: ${ODD}`],
+    );
+    assert.equal(gate.res.status, 200);
+    const sent = (record) => Buffer.from(record.rawHeaders[record.rawHeaders.findIndex((n) => n.toLowerCase() === "x-odd") + 1], "latin1");
+    assert.equal(sent(plain.seen[0]).toString("hex"), Buffer.from(ODD, "latin1").toString("hex"));
+    assert.equal(sent(gate.seen[0]).toString("hex"), Buffer.from(ODD, "latin1").toString("hex"));
+  });
+
+  it("response header bytes outside UTF-8 reach the client as through a pass-through Worker (were U+FFFD)", async () => {
+    const [gate, plain] = await both((host) => ["GET /public/odd-response HTTP/1.1", `Host: ${host}`]);
+    assert.equal(gate.res.status, 200);
+    const bytes = (res) => Buffer.from(res.headers["x-odd"], "latin1").toString("hex");
+    assert.ok(!bytes(gate.res).includes("efbfbd"), `a replacement character: ${bytes(gate.res)}`);
+    assert.equal(bytes(gate.res), bytes(plain.res));
+  });
+});
