@@ -200,7 +200,6 @@ mod native {
                     method: "GET",
                     url,
                     headers: &valid_headers,
-                    has_body: false,
                 };
                 match gate.evaluate(black_box(&parts), NOW) {
                     Evaluation::NeedsRevocation(p) => {
@@ -218,7 +217,6 @@ mod native {
                     method: "GET",
                     url,
                     headers: &missing_headers,
-                    has_body: false,
                 };
                 black_box(gate.evaluate(black_box(&parts), NOW))
             })

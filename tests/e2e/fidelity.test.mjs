@@ -18,7 +18,21 @@ const COOKIE = "__Host-session";
 /** Header bytes outside UTF-8 (and outside ASCII): `caf\xe9 \xff\xfe`. */
 const ODD = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0xff, 0xfe]).toString("latin1");
 
+/** Set once the origin is listening: its own URL, which apps write into redirects. */
+let upstream = "";
+
 function respond(req) {
+  if (req.url.startsWith("/public/absolute-urls")) {
+    return {
+      status: 302,
+      headers: {
+        location: `${upstream}/public/target?x=1`,
+        "content-location": `${upstream}/public/doc`,
+        link: `<${upstream}/public/p2>; rel=next, <https://cdn.example/x.js>; rel=preload`,
+        refresh: `5; url=${upstream}/public/later`,
+      },
+    };
+  }
   if (req.url.startsWith("/public/odd-response")) {
     return { headers: { "content-type": "text/plain", "x-odd": ODD }, body: "odd" };
   }
@@ -30,6 +44,7 @@ describe("origin fidelity (issue 10)", () => {
 
   before(async () => {
     ctx.origin = await startOrigin(respond, { upgrade: true });
+    upstream = ctx.origin.url;
     const vars = { ORIGIN_URL: ctx.origin.url, PUBLIC_PATHS: "/public/*", REVOCATION_CACHE: "0" };
     [ctx.gate, ctx.plain] = await Promise.all([
       startGate({ name: "fidelity", vars, secrets: { SESSION_KEYS: await keygen("main") } }),
@@ -118,5 +133,40 @@ describe("origin fidelity (issue 10)", () => {
     const bytes = (res) => Buffer.from(res.headers["x-odd"], "latin1").toString("hex");
     assert.ok(!bytes(gate.res).includes("efbfbd"), `a replacement character: ${bytes(gate.res)}`);
     assert.equal(bytes(gate.res), bytes(plain.res));
+  });
+
+  it("ORIGIN_URL mode: a same-origin Origin and Referer reach the origin rebased onto the upstream (Django, Jupyter, Socket.IO compare them with Host)", async () => {
+    const before = ctx.origin.requests.length;
+    const res = await ctx.gate.raw("/private/form?a=1", {
+      method: "POST",
+      headers: {
+        cookie: `${COOKIE}=${ctx.cookie}`, origin: ctx.gate.url, referer: `${ctx.gate.url}/private/form?a=1`,
+        "sec-fetch-site": "same-origin", "content-type": "application/x-www-form-urlencoded",
+      },
+      body: "x=1",
+    });
+    assert.equal(res.status, 200);
+    const [seen] = ctx.origin.requests.slice(before);
+    assert.equal(seen.headers.host, new URL(ctx.origin.url).host, "the origin's own Host");
+    assert.equal(seen.headers.origin, ctx.origin.url, "Origin matches the Host the origin sees");
+    assert.equal(seen.headers.referer, `${ctx.origin.url}/private/form?a=1`);
+    assert.equal(seen.headers["x-forwarded-host"], new URL(ctx.gate.url).host);
+    assert.equal(seen.headers["x-forwarded-proto"], "http");
+    // Another origin's Origin is never dressed up as the upstream's: on a
+    // public path (no session, no same-origin check) it passes as sent.
+    const other = ctx.origin.requests.length;
+    await ctx.gate.raw("/public/cors", { method: "POST", headers: { origin: "https://elsewhere.example", referer: "https://elsewhere.example/p" }, body: "x" });
+    const [cross] = ctx.origin.requests.slice(other);
+    assert.equal(cross.headers.origin, "https://elsewhere.example");
+    assert.equal(cross.headers.referer, "https://elsewhere.example/p");
+  });
+
+  it("ORIGIN_URL mode: Location, Content-Location, Link and Refresh on the upstream are rebased onto the gate", async () => {
+    const res = await ctx.gate.fetch("/public/absolute-urls");
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get("location"), `${ctx.gate.url}/public/target?x=1`);
+    assert.equal(res.headers.get("content-location"), `${ctx.gate.url}/public/doc`);
+    assert.equal(res.headers.get("link"), `<${ctx.gate.url}/public/p2>; rel=next, <https://cdn.example/x.js>; rel=preload`);
+    assert.equal(res.headers.get("refresh"), `5; url=${ctx.gate.url}/public/later`);
   });
 });
