@@ -25,9 +25,12 @@ use crate::settings::Settings;
 use crate::time_policy::Liveness;
 use crate::upstream::Rebase;
 use crate::verdict::{
-    Evaluation, Forward, KvWrite, PendingRevocation, Reply, RequestParts, ResponseContext,
-    ResponsePlan, RevocationLookups, SessionContext, Verdict,
+    Ended, Evaluation, Forward, KvWrite, PendingRevocation, Reply, RequestParts, ResponseContext,
+    ResponsePlan, RevocationLookups, SessionContext, Verdict, Watch,
 };
+
+/// The shortest interval between a long-lived connection's session checks.
+pub const MIN_WATCH_INTERVAL_MS: u64 = 1000;
 
 /// The prefix of the gate's own endpoints.
 pub const GATE_PREFIX: &str = "/.session-gate/";
@@ -802,6 +805,61 @@ impl Gate {
             .retain(|(name, _)| !PER_CONNECTION.contains(&name.as_str()));
         plan.edits = diff(origin_headers, &plan.headers);
         plan
+    }
+
+    /// Whether the response to this request must be watched, and how: a
+    /// WebSocket (`upgraded`) or a streamed response (`text/event-stream`)
+    /// opened with a session ends when the session does. The check repeats
+    /// every `REVOCATION_CACHE` (at least [`MIN_WATCH_INTERVAL_MS`]), reading
+    /// KV afresh each time, so a revocation ends the connection within the
+    /// same bound as it ends HTTP requests (plus KV's own propagation).
+    pub fn watch(
+        &self,
+        context: &ResponseContext,
+        origin_headers: &[(String, String)],
+        upgraded: bool,
+    ) -> Option<Watch> {
+        let session = context.session.as_ref()?;
+        let streamed = origin_headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("content-type")
+                && v.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("text/event-stream")
+        });
+        if !upgraded && !streamed {
+            return None;
+        }
+        Some(Watch {
+            user_key: revocation::user_key(&session.claims.sub),
+            sid_key: revocation::sid_key(session.claims.sid.expose()),
+            interval_ms: self.settings.revocation_cache_ms.max(MIN_WATCH_INTERVAL_MS),
+            session: session.clone(),
+        })
+    }
+
+    /// One check of a watched connection: `Err` when it must end now (the
+    /// absolute expiry passed, a revocation, or unreadable keys with
+    /// `KV_FAILURE=closed`). Idleness does not end it: traffic on an open
+    /// connection is activity.
+    pub fn still_live(
+        &self,
+        watch: &Watch,
+        lookups: RevocationLookups,
+        now: u64,
+    ) -> Result<(), Ended> {
+        if now >= watch.session.absolute_expiry {
+            return Err(Ended::Expired);
+        }
+        match revocation::decide(
+            &watch.session.claims,
+            &lookups.user,
+            &lookups.sid,
+            self.settings.kv_failure,
+        ) {
+            Ok(Revocation::Active | Revocation::FailedOpen) => Ok(()),
+            Ok(Revocation::UserRevoked | Revocation::SessionRevoked) => Err(Ended::Revoked),
+            Err(_) => Err(Ended::KvFailure),
+        }
     }
 
     /// Applies a valid handshake: records its KV writes and action in `plan`

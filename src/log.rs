@@ -9,7 +9,8 @@ use crate::encoding::push_json_string;
 pub struct LogRecord {
     /// What happened: `forward`, `deny`, `login_redirect`, `scrub_redirect`,
     /// `bad_request`, `csrf`, `preflight`, `kv_failure`, `config_error`,
-    /// `origin_error`, `gate` (the gate's own endpoints).
+    /// `origin_error`, `gate` (the gate's own endpoints), `connection_closed`
+    /// (a WebSocket or event stream ended because its session did).
     pub event: &'static str,
     /// Why, when the event needs one (`missing`, `invalid`, `expired`,
     /// `revoked`, a setting name, a path problem).

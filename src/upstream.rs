@@ -145,7 +145,11 @@ impl Rebase {
         };
         let moved = self.to_public(&inner[..end])?;
         let open = usize::from(quote.is_some());
-        Some(format!("{}{moved}{}", &value[..start + open], &inner[end..]))
+        Some(format!(
+            "{}{moved}{}",
+            &value[..start + open],
+            &inner[end..]
+        ))
     }
 
     /// The origin's response headers with `Location`, `Content-Location`,
@@ -188,7 +192,8 @@ mod tests {
             Some("http://127.0.0.1:8000")
         );
         assert_eq!(
-            r.to_upstream("https://APP.example:443/admin/?a=1").as_deref(),
+            r.to_upstream("https://APP.example:443/admin/?a=1")
+                .as_deref(),
             Some("http://127.0.0.1:8000/admin/?a=1")
         );
         for other in [
@@ -233,7 +238,10 @@ mod tests {
             ("location".to_owned(), "http://127.0.0.1:8001/".to_owned()),
             ("location".to_owned(), "/relative".to_owned()),
             ("refresh".to_owned(), "0".to_owned()),
-            ("refresh".to_owned(), "0;url=http://127.0.0.1:8000".to_owned()),
+            (
+                "refresh".to_owned(),
+                "0;url=http://127.0.0.1:8000".to_owned(),
+            ),
         ];
         r.response_headers(&mut elsewhere);
         assert_eq!(elsewhere[0].1, "http://127.0.0.1:8001/");

@@ -100,6 +100,43 @@ pub struct ResponsePlan {
     pub action: Option<String>,
 }
 
+/// A long-lived connection (a WebSocket, a streamed response) that must end
+/// with its session: every `interval_ms` the adapter reads the two
+/// revocation keys afresh and asks [`crate::gate::Gate::still_live`].
+#[derive(Clone, Debug)]
+pub struct Watch {
+    /// The `user:<sub>` key to read.
+    pub user_key: String,
+    /// The `sid:<sid>` key to read.
+    pub sid_key: String,
+    /// How often to check, in milliseconds.
+    pub interval_ms: u64,
+    /// The session the connection was opened with.
+    pub session: SessionContext,
+}
+
+/// Why a watched connection ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The session reached its absolute expiry.
+    Expired,
+    /// The user or the session was revoked.
+    Revoked,
+    /// The revocation keys could not be read and `KV_FAILURE=closed`.
+    KvFailure,
+}
+
+impl Ended {
+    /// The log reason and close reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::KvFailure => "kv_failure",
+        }
+    }
+}
+
 /// The gate's decision.
 #[derive(Clone, Debug)]
 pub enum Verdict {

@@ -11,7 +11,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { startGate, startOrigin, keygen, socketRequest, ROOT } from "./harness.mjs";
+import http from "node:http";
+import { startGate, startOrigin, keygen, socketRequest, wsConnect, ROOT } from "./harness.mjs";
 
 const run = promisify(execFile);
 const COOKIE = "__Host-session";
@@ -21,7 +22,24 @@ const ODD = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0xff, 0xfe]).toString("la
 /** Set once the origin is listening: its own URL, which apps write into redirects. */
 let upstream = "";
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** How long a long-lived connection may outlive its session here: REVOCATION_CACHE=0 gives the 1 s minimum interval, plus a KV read and slack. */
+const LIFETIME_BOUND_MS = 3000;
+const ABSOLUTE_TIMEOUT_S = 43_200;
+
 function respond(req) {
+  if (req.upgrade && req.url.startsWith("/private/ws")) return { echo: true };
+  if (req.url.startsWith("/private/events")) {
+    return {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+      stream: (res) => {
+        const timer = setInterval(() => res.write("data: tick\n\n"), 200);
+        const stop = () => { clearInterval(timer); res.end(); };
+        res.on("close", stop);
+        setTimeout(stop, 60_000);
+      },
+    };
+  }
   if (req.url.startsWith("/public/absolute-urls")) {
     return {
       status: 302,
@@ -168,5 +186,80 @@ describe("origin fidelity (issue 10)", () => {
     assert.equal(res.headers.get("content-location"), `${ctx.gate.url}/public/doc`);
     assert.equal(res.headers.get("link"), `<${ctx.gate.url}/public/p2>; rel=next, <https://cdn.example/x.js>; rel=preload`);
     assert.equal(res.headers.get("refresh"), `5; url=${ctx.gate.url}/public/later`);
+  });
+
+  /** Opens an echoing WebSocket through the gate with this session and checks it echoes. */
+  async function openSocket(cookie) {
+    const ws = await wsConnect(ctx.gate.url, "/private/ws", { Cookie: `${COOKIE}=${cookie}`, Origin: ctx.gate.url });
+    assert.equal(ws.status, 101);
+    ws.send("hello");
+    for (let i = 0; i < 50 && !ws.messages.includes("hello"); i++) await sleep(100);
+    assert.ok(ws.messages.includes("hello"), "the socket echoes");
+    return ws;
+  }
+
+  /** Waits for `closed` while the client keeps talking; the ms it took, or null if still open after `ms`. */
+  async function closedWithin(ws, ms) {
+    const start = Date.now();
+    const chatter = setInterval(() => ws.send("still there?"), 200);
+    const code = await Promise.race([ws.closed, sleep(ms).then(() => "open")]);
+    clearInterval(chatter);
+    ws.end();
+    return code === "open" ? null : { code, ms: Date.now() - start };
+  }
+
+  it("a WebSocket closes within the bound after revoke-user (it kept echoing before)", async () => {
+    const cookie = await ctx.gate.mint({ sub: "wsuser", iat: Date.now() - 1000 });
+    const ws = await openSocket(cookie);
+    const started = Date.now();
+    await ctx.gate.cli(["revoke-user", "wsuser", "--local"], { passWrangler: true });
+    const cliMs = Date.now() - started;
+    const closed = await closedWithin(ws, 8000);
+    assert.ok(closed, "still open 8 s after revoke-user");
+    console.log(`# WebSocket closed ${closed.ms} ms after revoke-user returned (it took ${cliMs} ms to write KV; code ${closed.code})`);
+    assert.ok(closed.ms <= LIFETIME_BOUND_MS, `closed after ${closed.ms} ms`);
+    assert.equal(closed.code, 1008, "policy violation: the session ended");
+    const http401 = await ctx.gate.fetch("/private/after", { headers: { cookie: `${COOKIE}=${cookie}` } });
+    assert.equal(http401.status, 401);
+    await http401.arrayBuffer();
+    assert.ok(await ctx.gate.waitForLog((l) => l.includes('"connection_closed"') && l.includes('"revoked"')), "logged");
+  });
+
+  it("a WebSocket closes when its session reaches the absolute expiry", async () => {
+    const now = Date.now();
+    const cookie = await ctx.gate.mint({ sub: "wsexpiry", iat: now - ABSOLUTE_TIMEOUT_S * 1000 + 2500, seen: now });
+    const ws = await openSocket(cookie);
+    const closed = await closedWithin(ws, 8000);
+    assert.ok(closed, "still open after the absolute expiry");
+    console.log(`# WebSocket closed ${closed.ms} ms after opening, its session expiring ~2.5 s after`);
+    assert.equal(closed.code, 1008);
+  });
+
+  it("a streamed response (text/event-stream) ends within the bound after revoke-user", async () => {
+    const cookie = await ctx.gate.mint({ sub: "sseuser", iat: Date.now() - 1000 });
+    const { host } = new URL(ctx.gate.url);
+    let chunks = 0;
+    let revokedAt = 0;
+    const ended = new Promise((resolve, reject) => {
+      const req = http.get(`${ctx.gate.url}/private/events`, { headers: { cookie: `${COOKIE}=${cookie}`, host } }, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.on("data", () => { chunks += 1; });
+        const done = () => resolve(Date.now());
+        res.on("end", done);
+        res.on("error", done);
+        res.on("close", done);
+      });
+      req.on("error", () => resolve(Date.now()));
+      setTimeout(() => { req.destroy(); reject(new Error("the stream was still open 10 s after revoke-user")); }, 12_000);
+    });
+    for (let i = 0; i < 50 && chunks < 2; i++) await sleep(100);
+    assert.ok(chunks >= 2, "events arrive");
+    const started = Date.now();
+    await ctx.gate.cli(["revoke-user", "sseuser", "--local"], { passWrangler: true });
+    revokedAt = Date.now();
+    const end = await ended;
+    const ms = end - revokedAt;
+    console.log(`# event stream ended ${ms} ms after revoke-user returned (it took ${revokedAt - started} ms to write KV)`);
+    assert.ok(ms <= LIFETIME_BOUND_MS, `ended after ${ms} ms`);
   });
 });
