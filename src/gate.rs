@@ -548,11 +548,22 @@ impl Gate {
     ) -> Verdict {
         let name = &self.settings.cookie_name;
         let params = &self.settings.session_params;
-        let rebase = self
-            .settings
-            .origin
-            .as_ref()
-            .and_then(|upstream| Rebase::new(&inbound.origin, upstream.as_str()));
+        // `LOGIN_PATH` and its subtree go to the sign-in service when
+        // `LOGIN_ORIGIN_URL` is set; everything else to `ORIGIN_URL`.
+        let login = &self.settings.login_path;
+        let upstream = match &self.settings.login_origin {
+            Some(login_origin)
+                if inbound.path == *login
+                    || inbound
+                        .path
+                        .strip_prefix(login.as_str())
+                        .is_some_and(|rest| rest.starts_with('/') || login.ends_with('/')) =>
+            {
+                Some(login_origin)
+            }
+            _ => self.settings.origin.as_ref(),
+        };
+        let rebase = upstream.and_then(|upstream| Rebase::new(&inbound.origin, upstream.as_str()));
         // `Origin` and `Referer` on the public origin (the same-origin check
         // has passed) are rebased onto the upstream, whose `Host` the origin
         // receives: frameworks that compare the two accept the browser.
@@ -592,7 +603,7 @@ impl Gate {
                 headers.push((FORWARDED_FOR.into(), ip.to_owned()));
             }
         }
-        let base = match &self.settings.origin {
+        let base = match upstream {
             Some(origin) => origin.as_str().to_owned(),
             None => inbound.origin.clone(),
         };

@@ -200,6 +200,45 @@ gate_test! {
         }
     }
 
+    fn origin_url_mode_rebases_a_same_origin_origin_and_referer_only() {
+        let g = gate();
+        let c = fresh_cookie(&g);
+        let cookie = format!("{NAME}={c}");
+        let f = forward(decide(
+            &g,
+            "POST",
+            "https://app.test/form",
+            &[("cookie", &cookie), ("origin", "https://app.test"), ("referer", "https://app.test/form?a=1")],
+        ));
+        assert_eq!(f.url, "http://127.0.0.1:9000/form");
+        assert_eq!(header(&f.headers, "origin"), Some("http://127.0.0.1:9000"));
+        assert_eq!(header(&f.headers, "referer"), Some("http://127.0.0.1:9000/form?a=1"));
+        let f = forward(decide(
+            &g,
+            "GET",
+            "https://app.test/public/x",
+            &[("origin", "https://evil.example"), ("referer", "https://evil.example/app.test")],
+        ));
+        assert_eq!(header(&f.headers, "origin"), Some("https://evil.example"));
+        assert_eq!(header(&f.headers, "referer"), Some("https://evil.example/app.test"));
+    }
+
+    fn login_origin_url_takes_the_login_subtree() {
+        let g = gate_with(&[("LOGIN_ORIGIN_URL", "http://127.0.0.1:9100")]);
+        for (path, base) in [
+            ("/login", "http://127.0.0.1:9100"),
+            ("/login/callback", "http://127.0.0.1:9100"),
+            ("/loginx", "http://127.0.0.1:9000"),
+            ("/public/x", "http://127.0.0.1:9000"),
+        ] {
+            let v = decide(&g, "GET", &format!("https://app.test{path}"), &[]);
+            match v {
+                Verdict::Forward(f) => assert_eq!(f.url, format!("{base}{path}"), "{path}"),
+                Verdict::Reply(r) => assert_eq!(r.status, 401, "{path}: only /loginx is protected"),
+            }
+        }
+    }
+
     fn the_outbound_request_changes_only_what_the_verdict_changes() {
         let g = gate();
         let c = fresh_cookie(&g);
@@ -328,7 +367,7 @@ gate_test! {
             ("referer", "https://app.test/prev?sid=secret&page=2"),
         ]));
         assert_eq!(f.url, "http://127.0.0.1:9000/a?k=v");
-        assert_eq!(header(&f.headers, "referer"), Some("https://app.test/prev?page=2"));
+        assert_eq!(header(&f.headers, "referer"), Some("http://127.0.0.1:9000/prev?page=2"), "scrubbed, then rebased onto the upstream");
     }
 
     fn hostile_paths_get_400_and_nothing_else() {

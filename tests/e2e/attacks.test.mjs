@@ -278,7 +278,8 @@ const CASES = [
       origin: {
         path: "/private/referer",
         identity: "alice",
-        check: (r, ctx) => assert.equal(r.headers.referer, `http://${ctx.host}/page?x=1`),
+        // Scrubbed, then rebased onto the upstream (ORIGIN_URL mode, issue 10 item 1).
+        check: (r, ctx) => assert.equal(r.headers.referer, `${ctx.origin.url}/page?x=1`),
       },
     },
   },

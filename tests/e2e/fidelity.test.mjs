@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import http from "node:http";
-import { startGate, startOrigin, keygen, socketRequest, wsConnect, ROOT } from "./harness.mjs";
+import { startGate, startOrigin, keygen, setCookies, socketRequest, wsConnect, ROOT } from "./harness.mjs";
 
 const run = promisify(execFile);
 const COOKIE = "__Host-session";
@@ -63,9 +63,18 @@ describe("origin fidelity (issue 10)", () => {
   before(async () => {
     ctx.origin = await startOrigin(respond, { upgrade: true });
     upstream = ctx.origin.url;
+    // A sign-in service apart from the app (LOGIN_ORIGIN_URL): it starts a
+    // session with the handshake and sends the browser back with an
+    // absolute URL of its own.
+    ctx.signin = await startOrigin((req) => {
+      if (req.url.startsWith("/login/finish")) {
+        return { status: 303, headers: { "X-Session-Login": "bob", location: `${ctx.signin.url}/login/done` } };
+      }
+      return { headers: { "content-type": "text/html" }, body: "<form>sign in</form>" };
+    });
     const vars = { ORIGIN_URL: ctx.origin.url, PUBLIC_PATHS: "/public/*", REVOCATION_CACHE: "0" };
     [ctx.gate, ctx.plain] = await Promise.all([
-      startGate({ name: "fidelity", vars, secrets: { SESSION_KEYS: await keygen("main") } }),
+      startGate({ name: "fidelity", vars: { ...vars, LOGIN_ORIGIN_URL: ctx.signin.url }, secrets: { SESSION_KEYS: await keygen("main") } }),
       startGate({ name: "passthrough", vars, main: path.join(ROOT, "tests", "e2e", "passthrough.js") }),
     ]);
     ctx.cookie = await ctx.gate.mint({ sub: "alice" });
@@ -76,6 +85,7 @@ describe("origin fidelity (issue 10)", () => {
     await ctx.gate?.stop();
     await ctx.plain?.stop();
     await ctx.origin?.close();
+    await ctx.signin?.close();
     if (ctx.dir) fs.rmSync(ctx.dir, { recursive: true, force: true });
   });
 
@@ -261,5 +271,23 @@ describe("origin fidelity (issue 10)", () => {
     const ms = end - revokedAt;
     console.log(`# event stream ended ${ms} ms after revoke-user returned (it took ${revokedAt - started} ms to write KV)`);
     assert.ok(ms <= LIFETIME_BOUND_MS, `ended after ${ms} ms`);
+  });
+
+  it("LOGIN_ORIGIN_URL: LOGIN_PATH and its subpaths go to the sign-in service, whose handshake starts a session the app sees", async () => {
+    const appBefore = ctx.origin.requests.length;
+    const page = await ctx.gate.fetch("/login?next=%2Fprivate%2Fhome", { headers: { accept: "text/html" } });
+    assert.equal(page.status, 200);
+    assert.equal(await page.text(), "<form>sign in</form>");
+    const finish = await ctx.gate.fetch("/login/finish", { method: "POST", headers: { origin: ctx.gate.url, "sec-fetch-site": "same-origin" }, body: "u=bob" });
+    assert.equal(finish.status, 303);
+    assert.equal(finish.headers.get("location"), `${ctx.gate.url}/login/done`, "the sign-in service's own URL rebased");
+    assert.deepEqual(ctx.signin.requests.map((r) => `${r.method} ${r.url}`), ["GET /login?next=%2Fprivate%2Fhome", "POST /login/finish"]);
+    assert.equal(ctx.signin.requests[1].headers.origin, ctx.signin.url, "Origin rebased onto the sign-in service");
+    assert.equal(ctx.origin.requests.length, appBefore, "the app saw none of it");
+    const cookie = `${COOKIE}=${setCookies(finish)[COOKIE].value}`;
+    const app = await ctx.gate.fetch("/private/home", { headers: { cookie } });
+    assert.equal(app.status, 200);
+    await app.arrayBuffer();
+    assert.equal(ctx.origin.requests.at(-1).headers["x-session-user"], "bob");
   });
 });

@@ -85,9 +85,12 @@ export async function startOrigin(respond, { upgrade = false } = {}) {
       res.end(JSON.stringify({ origin: true, method: req.method, url: req.url, bytes: body.length }));
     });
   });
+  const upgraded = new Set();
   if (upgrade) {
     server.on("upgrade", (req, socket) => {
       socket.on("error", () => {});
+      upgraded.add(socket);
+      socket.on("close", () => upgraded.delete(socket));
       const record = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.alloc(0), upgrade: true };
       requests.push(record);
       const custom = respond ? respond(record) : undefined;
@@ -120,7 +123,13 @@ export async function startOrigin(respond, { upgrade = false } = {}) {
     seen(prefix) {
       return requests.filter((r) => r.url.startsWith(prefix));
     },
-    close: () => new Promise((resolve) => server.close(resolve)),
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      // Upgraded sockets are no longer HTTP connections: end them here, or
+      // one the gate relayed could hold `close` open after the gate is gone.
+      for (const socket of upgraded) socket.destroy();
+      server.closeAllConnections();
+    }),
   };
 }
 
