@@ -200,6 +200,8 @@ mod native {
                     method: "GET",
                     url,
                     headers: &valid_headers,
+
+                    nonce: [9; 16],
                 };
                 match gate.evaluate(black_box(&parts), NOW) {
                     Evaluation::NeedsRevocation(p) => {
@@ -217,6 +219,8 @@ mod native {
                     method: "GET",
                     url,
                     headers: &missing_headers,
+
+                    nonce: [9; 16],
                 };
                 black_box(gate.evaluate(black_box(&parts), NOW))
             })

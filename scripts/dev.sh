@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make dev`: a dev key in .dev.vars (created once, git-ignored), the demo
+# `make dev`: a dev key and ORIGIN_SECRET in .dev.vars (created once,
+# git-ignored), the demo
 # origin (demo-origin/, built by make) on 127.0.0.1:8788, and the gate under
 # `wrangler dev` on 127.0.0.1:8787 with a local KV namespace (.wrangler/state).
 set -euo pipefail
@@ -11,8 +12,15 @@ if ! grep -qs '^SESSION_KEYS=' .dev.vars; then
   echo "SESSION_KEYS=$($CLI keygen --kid dev)" >> .dev.vars
   echo "[dev] wrote a fresh dev key to .dev.vars"
 fi
+# The secret the gate signs assertions with and checks handshakes with
+# (HANDSHAKE_AUTH is on by default with it); the demo origin signs with it.
+if ! grep -qs '^ORIGIN_SECRET=' .dev.vars; then
+  echo "ORIGIN_SECRET=$($CLI keygen --kid origin | cut -d: -f2)" >> .dev.vars
+  echo "[dev] wrote a fresh ORIGIN_SECRET to .dev.vars"
+fi
+origin_secret=$(grep '^ORIGIN_SECRET=' .dev.vars | tail -n 1 | cut -d= -f2- | sed -e 's/^"//' -e 's/"$//')
 
-DEMO_ORIGIN_PORT=8788 "$ORIGIN" &
+DEMO_ORIGIN_PORT=8788 ORIGIN_SECRET="$origin_secret" "$ORIGIN" &
 origin_pid=$!
 trap 'kill $origin_pid 2>/dev/null || true' EXIT INT TERM
 # The demo origin prints its users once it listens; the banner follows them.

@@ -489,11 +489,26 @@ async fn apply_forward(
         gate.finish_response(&fwd.context, &origin_headers, now, &mut fresh_sid)
     };
     let watch = gate.watch(&fwd.context, &origin_headers, upgraded);
-    fwd.log.action = plan.action;
+    plan.annotate(&mut fwd.log);
     for write in &plan.kv_writes {
         if !write_key(kv, write, now).await {
             fwd.log.reason = Some("kv_write_failed".into());
         }
+    }
+    // A handshake the gate could not honour and must not pass quietly: the
+    // core's answer replaces the origin's response, whose body is dropped.
+    if let Some(replacement) = &plan.replacement {
+        if let Some(body) = upstream.body() {
+            let _ = body.cancel();
+        }
+        let reply = Reply {
+            status: replacement.status,
+            headers: plan.headers,
+            body: replacement.body.clone(),
+            kv_writes: Vec::new(),
+            log: fwd.log,
+        };
+        return Ok((reply_or_500(&reply)?, reply.log));
     }
     let edits = plan.edits;
     let watched = |conn: Connection, watch: Watch, log: &LogRecord| {
@@ -586,10 +601,16 @@ async fn handle(
     let ttl_ms = gate.settings().revocation_cache_ms;
     let headers = header_list(request.headers());
     let url = request.url();
+    let mut nonce = [0u8; 16];
+    if getrandom::fill(&mut nonce).is_err() {
+        let reply = Gate::no_randomness(&method);
+        return Ok((reply_or_500(&reply)?, reply.log));
+    }
     let parts = RequestParts {
         method: &method,
         url: &url,
         headers: &headers,
+        nonce,
     };
     let verdict = match gate.evaluate(&parts, now) {
         Evaluation::Done(v) => v,

@@ -123,6 +123,37 @@ pub fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// Appends `text` as a JSON string literal in ASCII only: as
+/// [`push_json_string`], and every non-ASCII character as `\uxxxx` (a
+/// surrogate pair above U+FFFF). For log lines, so that no character in a
+/// user id or path can reorder, hide or break a log viewer's line (bidi
+/// controls, U+2028, lookalikes); any JSON parser reads back the same text.
+pub fn push_json_string_ascii(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut start = 0;
+    let mut plain = String::new();
+    out.push('"');
+    for (i, c) in text.char_indices() {
+        if c.is_ascii() {
+            continue;
+        }
+        plain.clear();
+        push_json_string(&mut plain, &text[start..i]);
+        out.push_str(&plain[1..plain.len() - 1]);
+        start = i + c.len_utf8();
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            out.push_str("\\u");
+            for shift in [12, 8, 4, 0] {
+                out.push(char::from(HEX[usize::from((*unit >> shift) & 0xf)]));
+            }
+        }
+    }
+    plain.clear();
+    push_json_string(&mut plain, &text[start..]);
+    out.push_str(&plain[1..]);
+}
+
 /// A JSON object written field by field, without a JSON serialiser. Fields
 /// appear in the order they are added.
 #[derive(Debug)]
@@ -230,6 +261,38 @@ mod tests {
             push_json_string(&mut ours, &text);
             assert_eq!(ours, serde_json::Value::from(text.as_str()).to_string());
         }
+    }
+
+    #[test]
+    fn ascii_json_strings_read_back_as_serde_json_reads_them() {
+        let mut samples: Vec<String> = (0u32..0x80)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        samples.extend(
+            [
+                "",
+                "plain \"q\" \\",
+                "é ü 日本 \u{2028}\u{2029} \u{7f} \u{80} \u{1F600} \u{202E}rtl\u{202C}",
+                "\u{0}\u{1f}\n\r\t",
+                "\u{FFFF}\u{10000}\u{10FFFF}é",
+                "ü",
+            ]
+            .map(String::from),
+        );
+        for text in samples {
+            let mut ours = String::new();
+            push_json_string_ascii(&mut ours, &text);
+            assert!(ours.is_ascii(), "{ours}");
+            let back: String = serde_json::from_str(&ours).unwrap();
+            assert_eq!(back, text);
+            if text.is_ascii() {
+                assert_eq!(ours, serde_json::Value::from(text.as_str()).to_string());
+            }
+        }
+        let mut out = String::new();
+        push_json_string_ascii(&mut out, "jos\u{e9} \u{1F600}");
+        assert_eq!(out, r#""jos\u00e9 \ud83d\ude00""#);
     }
 
     #[test]

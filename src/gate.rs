@@ -7,26 +7,27 @@
 #![forbid(unsafe_code)]
 
 use crate::assertion::{self, AssertionClaims};
+use crate::confusables::path_has_confusable;
 use crate::edits::diff;
-use crate::encoding::{percent_encode_component, percent_encode_except, JsonObject};
-use crate::handshake::Handshake;
+use crate::encoding::{b64url_encode, percent_encode_component, JsonObject};
+use crate::handshake::{self, Handshake, Requested};
 use crate::headers::{
-    find_session_cookie, is_identity_header, is_never_forwarded, strip_session_cookie,
-    CookieSearch, FORWARDED_FOR, FORWARDED_HOST, FORWARDED_PROTO,
+    find_session_cookie, is_identity_header, is_never_forwarded, plants_session_cookie,
+    strip_session_cookie, CookieSearch, FORWARDED_FOR, FORWARDED_HOST, FORWARDED_PROTO,
 };
 use crate::log::LogRecord;
 use crate::path::{normalize, PathError};
 use crate::revocation::{self, Revocation};
-use crate::scrub::{scrub_path_params, scrub_query, scrub_url};
+use crate::scrub::{scrub_emitted_url, scrub_path_params, scrub_query, scrub_refresh, scrub_url};
 use crate::session::{
     clear_cookie, seal, set_cookie, Claims, Roles, SessionId, UnverifiedCookie, VerifiedSession,
 };
-use crate::settings::Settings;
+use crate::settings::{ConfusablePaths, Settings};
 use crate::time_policy::Liveness;
 use crate::upstream::Rebase;
 use crate::verdict::{
-    Ended, Evaluation, Forward, KvWrite, PendingRevocation, Reply, RequestParts, ResponseContext,
-    ResponsePlan, RevocationLookups, SessionContext, Verdict, Watch,
+    Ended, Evaluation, Forward, KvWrite, PendingRevocation, Replacement, Reply, RequestParts,
+    ResponseContext, ResponsePlan, RevocationLookups, SessionContext, Verdict, Watch,
 };
 
 /// The shortest interval between a long-lived connection's session checks.
@@ -34,6 +35,10 @@ pub const MIN_WATCH_INTERVAL_MS: u64 = 1000;
 
 /// The prefix of the gate's own endpoints.
 pub const GATE_PREFIX: &str = "/.session-gate/";
+
+/// The log reason of a path refused by `CONFUSABLE_PATHS=refuse`.
+pub const CONFUSABLE_REASON: &str =
+    "CONFUSABLE_PATHS=refuse: a path segment holds a character NFKC or best fit maps to . / \\ or %";
 
 /// The gate: validated settings and the decision logic.
 #[derive(Clone, Debug)]
@@ -54,6 +59,8 @@ struct Inbound {
     /// Query without `?`, session parameters removed; may be empty.
     query: String,
     headers: Vec<(String, String)>,
+    /// The handshake nonce for this request, base64url.
+    nonce: String,
 }
 
 impl Inbound {
@@ -147,12 +154,6 @@ fn is_ip_address(text: &str) -> bool {
     text.parse::<std::net::IpAddr>().is_ok()
 }
 
-/// `sub` as a header value: visible ASCII stays, `%` and everything else
-/// (spaces, non-ASCII UTF-8) is percent-encoded.
-pub fn header_safe_sub(sub: &str) -> String {
-    percent_encode_except(sub.as_bytes(), |b| (0x21..=0x7e).contains(&b) && b != b'%')
-}
-
 /// `{"error":…,"reason":…}` (reason optional), keys sorted as before.
 fn error_body(error: &str, reason: Option<&str>) -> String {
     let body = JsonObject::new().string("error", error);
@@ -212,6 +213,15 @@ impl Gate {
         text_reply(500, "Internal Server Error\n", log)
     }
 
+    /// The answer when the platform's CSPRNG failed and the request's
+    /// handshake nonce could not be drawn: 500, nothing forwarded (a
+    /// predictable nonce would let an old signed handshake be replayed).
+    pub fn no_randomness(method: &str) -> Reply {
+        let mut log = LogRecord::new("csprng_failure", method, None);
+        log.status = 500;
+        text_reply(500, "Internal Server Error\n", log)
+    }
+
     /// The answer when the origin could not be reached: 502, plain body.
     pub fn bad_gateway(forward: &Forward) -> Reply {
         let mut log = forward.log.clone();
@@ -242,6 +252,14 @@ impl Gate {
             Ok(p) => p.into_string(),
             Err(e) => return bad_path(e),
         };
+        // Opt-in, before any other decision: a segment that an NFKC or
+        // best-fit origin could read as `..`, `/` or `\` (`．．／`).
+        if self.settings.confusable_paths == ConfusablePaths::Refuse && path_has_confusable(&path) {
+            let mut log = LogRecord::new("bad_request", parts.method, None);
+            log.reason = Some(CONFUSABLE_REASON.into());
+            log.status = 400;
+            return done(text_reply(400, "Bad Request\n", log));
+        }
         let params = &self.settings.session_params;
         // A `;name=value` that was a whole segment leaves an empty one behind
         // (`/;sid=1/evil.com` would become `//evil.com`, a redirect to another
@@ -261,6 +279,7 @@ impl Gate {
             path: scrubbed_path.unwrap_or(path),
             query: scrubbed_query.unwrap_or_else(|| raw_query.to_owned()),
             headers: parts.headers.to_vec(),
+            nonce: b64url_encode(&parts.nonce),
         };
         // A GET or HEAD with a body (Elasticsearch's `GET _search`) is
         // forwarded as sent, as a pass-through Worker forwards it: the body
@@ -610,7 +629,7 @@ impl Gate {
         if let Some(live) = live {
             let claims = live.session.claims();
             let fingerprint = claims.sid.fingerprint();
-            headers.push(("x-session-user".into(), header_safe_sub(&claims.sub)));
+            headers.push(("x-session-user".into(), handshake::encode_sub(&claims.sub)));
             headers.push(("x-session-id".into(), fingerprint.clone()));
             headers.push(("x-session-issued-at".into(), claims.iat.to_string()));
             if !claims.roles.is_empty() {
@@ -639,6 +658,7 @@ impl Gate {
                 assertion::sign(&assertion, secret),
             ));
         }
+        headers.push((handshake::NONCE.into(), inbound.nonce.clone()));
         let session = live.map(|l| SessionContext {
             claims: l.session.claims().clone(),
             absolute_expiry: l.liveness.absolute_expiry,
@@ -652,6 +672,7 @@ impl Gate {
                 set_cookie,
                 session,
                 rebase,
+                nonce: inbound.nonce,
             },
             log,
         }))
@@ -677,8 +698,17 @@ impl Gate {
             // count and the version help an attacker (a rotation under way,
             // a version with a known flaw) and nobody else needs them.
             ("health", true, _) => {
+                // `handshake`: whether origin handshakes must be signed
+                // (`authenticated`, HANDSHAKE_AUTH on) or are taken as sent
+                // (`plain`), so an operator can check the posture.
+                let handshake = if self.settings.handshake_auth {
+                    "authenticated"
+                } else {
+                    "plain"
+                };
                 let body = match &session {
                     Ok(_) => JsonObject::new()
+                        .string("handshake", handshake)
                         .number("keys", self.settings.keys.len() as u64)
                         .string("status", "ok")
                         .string("version", crate::VERSION),
@@ -765,6 +795,10 @@ impl Gate {
     /// scrubbed, `Referrer-Policy` is added where absent, and the refresh,
     /// new or clearing cookie is appended. `fresh_sid` supplies 16 bytes from
     /// a CSPRNG when a new session is started (`None` if the CSPRNG failed).
+    ///
+    /// A handshake the gate cannot honour (malformed, or unauthenticated
+    /// with `HANDSHAKE_AUTH=on`) never fails open; see
+    /// [`refuse_handshake`](Self::refuse_handshake).
     pub fn finish_response(
         &self,
         context: &ResponseContext,
@@ -773,22 +807,87 @@ impl Gate {
         fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
     ) -> ResponsePlan {
         let mut plan = ResponsePlan::default();
-        let cookie = match Handshake::parse(origin_headers) {
+        let auth = self
+            .settings
+            .origin_secret
+            .as_ref()
+            .filter(|_| self.settings.handshake_auth)
+            .map(|secret| (secret, context.nonce.as_str()));
+        let cookie = match Handshake::parse(origin_headers, auth) {
             Ok(None) => context.set_cookie.clone(),
             Ok(Some(handshake)) => {
                 self.apply_handshake(&handshake, context, now, fresh_sid, &mut plan)
             }
             Err(e) => {
-                plan.action = Some(format!("ignored: {e}"));
-                context.set_cookie.clone()
+                plan.error = Some(e.to_string());
+                self.refuse_handshake(Requested::of(origin_headers), context, now, &mut plan)
             }
         };
-        plan.headers = self.response_headers(cookie, origin_headers);
+        plan.headers = match &plan.replacement {
+            None => self.response_headers(cookie, origin_headers),
+            Some(_) => {
+                let mut headers = vec![
+                    ("content-type".into(), "text/plain; charset=utf-8".into()),
+                    ("cache-control".into(), "no-store".into()),
+                    (
+                        "referrer-policy".into(),
+                        self.settings.referrer_policy.clone(),
+                    ),
+                ];
+                headers.extend(cookie.map(|c| ("set-cookie".into(), c)));
+                headers
+            }
+        };
         if let Some(rebase) = &context.rebase {
             rebase.response_headers(&mut plan.headers);
         }
         plan.edits = diff(origin_headers, &plan.headers);
         plan
+    }
+
+    /// The fail-closed rule for a handshake the gate cannot honour. If it
+    /// asks for a revocation (Logout, Rotate or Revoke-User present, whatever
+    /// their values, or Login over a presented live session), the presented
+    /// session is revoked (`sid:`) and its cookie cleared, as a valid Logout
+    /// would. If it asked for a user revocation, which the gate cannot
+    /// perform without a valid user id, the client gets a 502 with a generic
+    /// body instead of the origin's response, so the origin's operator sees
+    /// it. Anything else (a Login with no presented session): no session is
+    /// started and the response passes. Returns the `Set-Cookie` to send.
+    fn refuse_handshake(
+        &self,
+        requested: Requested,
+        context: &ResponseContext,
+        now: u64,
+        plan: &mut ResponsePlan,
+    ) -> Option<String> {
+        let current = context.session.as_ref();
+        let revocation = requested.logout
+            || requested.rotate
+            || requested.revoke_user
+            || (requested.login && current.is_some());
+        let mut actions: Vec<&str> = Vec::new();
+        let mut cookie = context.set_cookie.clone();
+        if revocation {
+            if let Some(s) = current {
+                plan.kv_writes
+                    .push(revoke_sid(&s.claims, s.absolute_expiry, now));
+                cookie = Some(clear_cookie(&self.settings.cookie_name));
+                actions.push("revoked the presented session");
+            }
+        }
+        if requested.revoke_user {
+            plan.replacement = Some(Replacement {
+                status: 502,
+                body: "Bad Gateway: the origin's session change could not be applied\n".into(),
+            });
+            actions.push("answered 502");
+        }
+        if actions.is_empty() {
+            actions.push("no session change");
+        }
+        plan.action = Some(actions.join("+"));
+        cookie
     }
 
     /// The response phase for a `101 Switching Protocols` (a WebSocket the
@@ -979,15 +1078,21 @@ impl Gate {
             if is_identity_header(&lower) {
                 continue;
             }
-            if lower == "set-cookie" {
-                let cookie_name = value.split(['=', ';']).next().unwrap_or_default();
-                if cookie_name.trim().eq_ignore_ascii_case(name) {
-                    continue;
-                }
+            // The session cookie, a look-alike, or one planted inside any
+            // cookie's value (`theme=x,__Host-session=…`) never comes from
+            // the origin.
+            if lower == "set-cookie" && plants_session_cookie(value, name) {
+                continue;
             }
-            if lower == "location" {
-                let clean = scrub_url(value, &self.settings.session_params)
-                    .unwrap_or_else(|| value.clone());
+            // Every URL the gate hands a browser is scrubbed and, where that
+            // changed its path, normalised again: never `//host` or `/\host`.
+            let params = &self.settings.session_params;
+            let scrubbed = match lower.as_str() {
+                "location" | "content-location" => scrub_emitted_url(value, params),
+                "refresh" => scrub_refresh(value, params),
+                _ => None,
+            };
+            if let Some(clean) = scrubbed {
                 out.push((lower, clean));
                 continue;
             }

@@ -147,13 +147,19 @@ pub enum CookieSearch<'a> {
     Duplicate,
 }
 
-/// The cookies of a `Cookie` header value. Pairs are separated by `;`. A
-/// cookie value may not hold `,` (RFC 6265 cookie-octet), so a `,` marks where
-/// the runtime joined two `Cookie` header lines (the Fetch rule for repeated
-/// headers): each side is read as a cookie of its own.
+/// The cookies of a `Cookie` header value: pairs separated by `;` only.
+///
+/// A `,` is not a separator. Browsers store and send cookie values that hold
+/// commas, spaces and quotes (`theme=dark,__Host-session=x` set by a sibling
+/// subdomain is one cookie named `theme`), so a session cookie is never read
+/// from inside another cookie's value. The runtime joins two `Cookie` header
+/// lines with `, `: the second line's cookies then read as part of the last
+/// value of the first, and are not read either (browsers send one line; an
+/// HTTP/2 client's cookie crumbs are joined with `; ` before the Worker runs,
+/// RFC 9113 section 8.2.3).
 fn pairs(header: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
     header
-        .split([';', ','])
+        .split(';')
         .map(|pair| pair.trim_matches([' ', '\t']))
         .filter(|pair| !pair.is_empty())
         .map(|pair| match pair.split_once('=') {
@@ -164,6 +170,9 @@ fn pairs(header: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
 
 /// Finds the cookie named exactly `name` (case-sensitive, untrimmed name,
 /// value taken as written: no unquoting) across all `Cookie` header values.
+/// A cookie of that name hidden inside another cookie's value (after a `,`,
+/// quoted or not) is neither found nor counted as a duplicate, so a tossed
+/// one can neither pass for a session nor get the real one cleared.
 pub fn find_session_cookie<'a>(cookie_headers: &[&'a str], name: &str) -> CookieSearch<'a> {
     let mut found = CookieSearch::Missing;
     for header in cookie_headers {
@@ -181,36 +190,69 @@ pub fn find_session_cookie<'a>(cookie_headers: &[&'a str], name: &str) -> Cookie
     found
 }
 
-/// Whether a cookie name could be read as the session cookie by a lenient
-/// parser (case-insensitive, surrounding whitespace ignored).
-fn looks_like(pair_name: &str, name: &str) -> bool {
-    pair_name.trim().eq_ignore_ascii_case(name)
+/// Whether a character is one a lenient cookie parser may trim around a
+/// name: Unicode whitespace (JavaScript's `trim` and Rust's agree on these)
+/// and the byte order mark, which JavaScript also trims.
+fn is_trimmed(c: char) -> bool {
+    c.is_whitespace() || c == '\u{feff}'
+}
+
+/// Whether `text` could plant or carry a cookie called `name` for some
+/// parser: it holds `name` (ASCII case-insensitively) followed, after
+/// optional whitespace, by `=`, anywhere; or, percent-decoded, it does.
+/// `theme=dark,__Host-session=x`, `theme="a, __HOST-SESSION =x"` and
+/// `=__Host-session=x` (a nameless cookie) all do.
+pub fn hides_cookie(text: &str, name: &str) -> bool {
+    fn raw(text: &str, name: &str) -> bool {
+        if name.is_empty() {
+            return false;
+        }
+        let lower = text.to_ascii_lowercase();
+        let needle = name.to_ascii_lowercase();
+        lower.match_indices(&needle).any(|(i, _)| {
+            lower[i + needle.len()..]
+                .chars()
+                .find(|&c| !is_trimmed(c))
+                .is_some_and(|c| c == '=')
+        })
+    }
+    raw(text, name)
+        || (text.contains('%')
+            && crate::encoding::percent_decode(text)
+                .is_some_and(|bytes| raw(&String::from_utf8_lossy(&bytes), name)))
+}
+
+/// Whether a `Cookie` pair is, or hides, the session cookie: its name read
+/// leniently (case-insensitive, whitespace trimmed) is `name`, or it holds
+/// `name=` anywhere (see [`hides_cookie`]).
+fn carries_session(pair: &str, name: &str) -> bool {
+    let pair_name = pair.split_once('=').map_or(pair, |(n, _)| n);
+    pair_name
+        .trim_matches(is_trimmed)
+        .eq_ignore_ascii_case(name)
+        || hides_cookie(pair, name)
 }
 
 /// The `Cookie` header for the origin: every cookie except the session
-/// cookie and its look-alikes, also where two header lines were joined with
-/// `,` (see [`pairs`]). Other cookies pass as written. `None` when nothing
-/// is left.
+/// cookie, its look-alikes, and any cookie whose value hides one (dropped
+/// whole, so an origin whose parser also splits on `,` cannot be tossed a
+/// session cookie either). Other cookies pass as written. `None` when
+/// nothing is left.
 pub fn strip_session_cookie(header: &str, name: &str) -> Option<String> {
-    let is_session = |piece: &str| {
-        let piece = piece.trim();
-        looks_like(piece.split_once('=').map_or(piece, |(n, _)| n), name)
-    };
-    let kept: Vec<String> = header
+    let kept: Vec<&str> = header
         .split(';')
         .map(|pair| pair.trim_matches([' ', '\t']))
-        .filter(|pair| !pair.is_empty())
-        .filter_map(|pair| {
-            if !pair.split(',').any(is_session) {
-                return Some(pair.to_owned());
-            }
-            let rest: Vec<&str> = pair.split(',').filter(|p| !is_session(p)).collect();
-            let rest = rest.join(",");
-            let rest = rest.trim_matches([' ', '\t', ',']);
-            (!rest.is_empty()).then(|| rest.to_owned())
-        })
+        .filter(|pair| !pair.is_empty() && !carries_session(pair, name))
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// Whether an origin's `Set-Cookie` must not reach the client: its
+/// `name=value` part (before the first `;`) sets the session cookie or a
+/// look-alike, or plants one inside any cookie (see [`hides_cookie`]).
+pub fn plants_session_cookie(set_cookie: &str, name: &str) -> bool {
+    let pair = set_cookie.split(';').next().unwrap_or_default();
+    carries_session(pair, name)
 }
 
 #[cfg(test)]
@@ -340,6 +382,86 @@ mod tests {
     }
 
     #[test]
+    fn a_session_cookie_is_never_read_from_inside_a_value() {
+        for header in [
+            "theme=dark,__Host-session=m",
+            "theme=dark, __Host-session=m",
+            "theme=dark,\t__Host-session=m",
+            "theme=\"dark,__Host-session=m\"",
+            "theme=\"a, __Host-session=m\"",
+            "theme=dark , __Host-session=m",
+            "a=1, __Host-session=m",
+        ] {
+            assert_eq!(
+                find_session_cookie(&[header], NAME),
+                CookieSearch::Missing,
+                "{header}"
+            );
+            assert_eq!(strip_session_cookie(header, NAME), None, "{header}");
+        }
+        // Tossed beside the real one: the real one, no duplicate.
+        assert_eq!(
+            find_session_cookie(&["theme=dark,__Host-session=m; __Host-session=v"], NAME),
+            CookieSearch::One("v")
+        );
+        assert_eq!(
+            find_session_cookie(&["__Host-session=v; t=\"x, __Host-session=m\""], NAME),
+            CookieSearch::One("v")
+        );
+        // Two header lines joined by the runtime: the second is not read.
+        assert_eq!(
+            find_session_cookie(&["__Host-session=a, __Host-session=b"], NAME),
+            CookieSearch::One("a, __Host-session=b")
+        );
+    }
+
+    #[test]
+    fn hidden_session_cookies_are_found_in_every_spelling() {
+        for text in [
+            "t=x,__Host-session=m",
+            "t=x,__HOST-SESSION=m",
+            "t=\"x, __host-session = m\"",
+            "t=x,__Host-session\u{2000}=m",
+            "t=x,__Host-session\u{feff}=m",
+            "=__Host-session=m",
+            "t=x%2C__Host-session%3Dm",
+            "t=x%2c__Host%2Dsession%20%3dm",
+        ] {
+            assert!(hides_cookie(text, NAME), "{text}");
+        }
+        for text in [
+            "t=x",
+            "t=__Host-sessionx=1",
+            "t=__Host-session",
+            "__Host-session-id=1",
+            "t=%zz",
+        ] {
+            assert!(!hides_cookie(text, NAME), "{text}");
+        }
+        assert!(!hides_cookie("t=x", ""));
+    }
+
+    #[test]
+    fn set_cookies_that_plant_a_session_cookie_are_recognised() {
+        for line in [
+            "__Host-session=x; Path=/",
+            " __host-session =x; Path=/",
+            "theme=x,__Host-session=y; Path=/",
+            "theme=\"a, __Host-session=y\"; Path=/",
+            "=__Host-session=y; Path=/",
+        ] {
+            assert!(plants_session_cookie(line, NAME), "{line}");
+        }
+        for line in [
+            "theme=x; Path=/",
+            "theme=x; Path=/__Host-session=y",
+            "__Host-sessionx=1",
+        ] {
+            assert!(!plants_session_cookie(line, NAME), "{line}");
+        }
+    }
+
+    #[test]
     fn strips_the_session_cookie_and_look_alikes_only() {
         assert_eq!(
             strip_session_cookie("a=1; __Host-session=v; b=2", NAME).unwrap(),
@@ -350,6 +472,14 @@ mod tests {
             "c"
         );
         assert_eq!(strip_session_cookie("__Host-session=v", NAME), None);
+        assert_eq!(
+            strip_session_cookie("a=1; theme=dark,__Host-session=m; b=x,y", NAME).unwrap(),
+            "a=1; b=x,y"
+        );
+        assert_eq!(
+            strip_session_cookie("a=1; \u{2000}__Host-session=m", NAME).unwrap(),
+            "a=1"
+        );
         assert_eq!(
             strip_session_cookie("__Host-sessionx=v", NAME).unwrap(),
             "__Host-sessionx=v"

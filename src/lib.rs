@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod assertion;
+pub mod confusables;
 pub mod edits;
 pub mod encoding;
 pub mod gate;
@@ -24,6 +25,7 @@ pub mod handshake;
 pub mod headers;
 pub mod keyring;
 pub mod log;
+pub mod nfc;
 pub mod path;
 pub mod revocation;
 pub mod scrub;

@@ -2,15 +2,17 @@
 //! fingerprint and subject, never a cookie, a sid, a key or a query string.
 #![forbid(unsafe_code)]
 
-use crate::encoding::push_json_string;
+use crate::encoding::push_json_string_ascii as push_json_string;
 
 /// What the gate did with a request, as logged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogRecord {
     /// What happened: `forward`, `deny`, `login_redirect`, `scrub_redirect`,
     /// `bad_request`, `csrf`, `preflight`, `kv_failure`, `config_error`,
-    /// `origin_error`, `gate` (the gate's own endpoints), `connection_closed`
-    /// (a WebSocket or event stream ended because its session did).
+    /// `origin_error`, `gate` (the gate's own endpoints), `handshake_error`
+    /// (the origin's handshake could not be honoured), `csprng_failure`,
+    /// `connection_closed` (a WebSocket or event stream ended because its
+    /// session did).
     pub event: &'static str,
     /// Why, when the event needs one (`missing`, `invalid`, `expired`,
     /// `revoked`, a setting name, a path problem).
@@ -25,7 +27,7 @@ pub struct LogRecord {
     /// itself was refused).
     pub path: Option<String>,
     /// What the origin's handshake did: `login`, `rotate`, `logout`,
-    /// `revoke_user`, or why it was ignored.
+    /// `revoke_user`; after a refused handshake, what the gate did instead.
     pub action: Option<String>,
     /// The status the client received (0 when not yet known).
     pub status: u16,
@@ -54,7 +56,8 @@ impl LogRecord {
     }
 
     /// The record as one line of JSON: the fields in declaration order,
-    /// absent ones left out. Written by hand, without a JSON serialiser.
+    /// absent ones left out, in ASCII only (non-ASCII as `\uxxxx`). Written
+    /// by hand, without a JSON serialiser.
     pub fn to_json(&self) -> String {
         fn field(out: &mut String, name: &str, value: Option<&str>) {
             if let Some(value) = value {
@@ -107,6 +110,13 @@ mod tests {
         );
         let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["sub"], "al\\ice\u{1}");
+        let mut unicode = LogRecord::new("forward", "GET", Some("/caf\u{e9}"));
+        unicode.sub = Some("jos\u{e9}\u{202e}".into());
+        let line = unicode.to_json();
+        assert!(line.is_ascii(), "{line}");
+        assert!(line.contains(r#""sub":"jos\u00e9\u202e""#), "{line}");
+        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(parsed["path"], "/caf\u{e9}");
         let no_path = LogRecord::new("config_error", "GET", None).to_json();
         assert_eq!(
             no_path,

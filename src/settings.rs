@@ -46,6 +46,8 @@ pub const NAMES: &[&str] = &[
     "KV_FAILURE",
     "CSRF",
     "ORIGIN_SECRET",
+    "HANDSHAKE_AUTH",
+    "CONFUSABLE_PATHS",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -90,6 +92,17 @@ pub enum KvFailure {
     Closed,
     /// Treat the session as not revoked, and log it.
     Open,
+}
+
+/// What to do with a path segment holding a character that NFKC or Windows
+/// best-fit mapping turns into `.`, `/`, `\` or `%` (see
+/// [`crate::confusables`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfusablePaths {
+    /// Forward it like any other segment (the default).
+    Pass,
+    /// Answer 400 before any other decision.
+    Refuse,
 }
 
 /// The upstream base URL: scheme, host and optional port.
@@ -244,6 +257,11 @@ pub struct Settings {
     pub csrf: bool,
     /// `ORIGIN_SECRET`, as a MAC key.
     pub origin_secret: Option<Key>,
+    /// `HANDSHAKE_AUTH`: handshakes are honoured only with a valid
+    /// `X-Session-Handshake` (always `false` without `ORIGIN_SECRET`).
+    pub handshake_auth: bool,
+    /// `CONFUSABLE_PATHS`.
+    pub confusable_paths: ConfusablePaths,
 }
 
 fn seconds(
@@ -421,6 +439,23 @@ impl Settings {
             Some(_) => return Err(bad("CSRF", "must be on or off")),
         };
         let origin_secret = origin_secret(get("ORIGIN_SECRET"))?;
+        let handshake_auth = match get("HANDSHAKE_AUTH").as_deref().map(str::trim) {
+            None => origin_secret.is_some(),
+            Some("on") if origin_secret.is_some() => true,
+            Some("on") => {
+                return Err(bad(
+                    "HANDSHAKE_AUTH",
+                    "is on but ORIGIN_SECRET is not set: the handshake is signed with it",
+                ))
+            }
+            Some("off") => false,
+            Some(_) => return Err(bad("HANDSHAKE_AUTH", "must be on or off")),
+        };
+        let confusable_paths = match get("CONFUSABLE_PATHS").as_deref().map(str::trim) {
+            None | Some("pass") => ConfusablePaths::Pass,
+            Some("refuse") => ConfusablePaths::Refuse,
+            Some(_) => return Err(bad("CONFUSABLE_PATHS", "must be pass or refuse")),
+        };
 
         Ok(Self {
             keys,
@@ -441,6 +476,8 @@ impl Settings {
             kv_failure,
             csrf,
             origin_secret,
+            handshake_auth,
+            confusable_paths,
         })
     }
 }
@@ -504,6 +541,31 @@ mod tests {
         assert!(s.csrf);
         assert!(s.origin.is_none());
         assert!(s.origin_secret.is_none());
+        assert!(!s.handshake_auth);
+        assert_eq!(s.confusable_paths, ConfusablePaths::Pass);
+    }
+
+    #[test]
+    fn handshake_auth_follows_origin_secret() {
+        const SECRET: &str = "0123456789abcdef0123456789abcdef";
+        assert!(parse(&[("ORIGIN_SECRET", SECRET)]).unwrap().handshake_auth);
+        assert!(
+            parse(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "on")])
+                .unwrap()
+                .handshake_auth
+        );
+        assert!(
+            !parse(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "off")])
+                .unwrap()
+                .handshake_auth
+        );
+        assert!(!parse(&[("HANDSHAKE_AUTH", "off")]).unwrap().handshake_auth);
+        // On without the secret it signs with: a configuration error.
+        assert_eq!(err(&[("HANDSHAKE_AUTH", "on")]), "HANDSHAKE_AUTH");
+        assert_eq!(
+            err(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "yes")]),
+            "HANDSHAKE_AUTH"
+        );
     }
 
     #[test]
@@ -538,6 +600,8 @@ mod tests {
         assert_eq!(err(&[("KV_FAILURE", "maybe")]), "KV_FAILURE");
         assert_eq!(err(&[("CSRF", "yes")]), "CSRF");
         assert_eq!(err(&[("ORIGIN_SECRET", "short")]), "ORIGIN_SECRET");
+        assert_eq!(err(&[("CONFUSABLE_PATHS", "yes")]), "CONFUSABLE_PATHS");
+        assert_eq!(err(&[("CONFUSABLE_PATHS", "Refuse")]), "CONFUSABLE_PATHS");
     }
 
     #[test]
@@ -558,6 +622,7 @@ mod tests {
             ("COOKIE_NAME", "sg"),
             ("KV_FAILURE", "open"),
             ("CSRF", "off"),
+            ("CONFUSABLE_PATHS", " refuse "),
             ("REFERRER_POLICY", "no-referrer"),
             ("ORIGIN_SECRET", "0123456789abcdef0123456789abcdef"),
             ("IDLE_TIMEOUT", "5"),
@@ -573,6 +638,7 @@ mod tests {
         assert_eq!(s.session_params, ["sg", "token"]);
         assert_eq!(s.kv_failure, KvFailure::Open);
         assert!(!s.csrf);
+        assert_eq!(s.confusable_paths, ConfusablePaths::Refuse);
         assert!(s.origin_secret.is_some());
         assert_eq!(s.time.idle_ms, 5000);
         assert!(format!("{:?}", s.origin_secret).contains("redacted"));

@@ -17,6 +17,9 @@ pub struct RequestParts<'a> {
     pub url: &'a str,
     /// Every header, names lowercase, in arrival order.
     pub headers: &'a [(String, String)],
+    /// 16 fresh random bytes from the adapter's CSPRNG: the handshake nonce
+    /// sent to the origin as `X-Session-Nonce` if the request is forwarded.
+    pub nonce: [u8; 16],
 }
 
 /// A KV write the adapter must perform (and remember in its cache).
@@ -75,6 +78,9 @@ pub struct ResponseContext {
     /// In `ORIGIN_URL` mode, the public and upstream origins: response URLs
     /// on the upstream are rebased onto the public origin.
     pub rebase: Option<Rebase>,
+    /// The `X-Session-Nonce` sent with the request (22 characters of
+    /// base64url), which an authenticated handshake must be bound to.
+    pub nonce: String,
 }
 
 /// The request's live session, as the handshake needs it.
@@ -94,10 +100,43 @@ pub struct ResponsePlan {
     /// How the adapter gets there: the edits to apply to a clone of the
     /// origin's response headers (every header not named keeps its bytes).
     pub edits: HeaderEdits,
-    /// KV writes the handshake asked for.
+    /// KV writes the handshake asked for (or that a refused handshake forced).
     pub kv_writes: Vec<KvWrite>,
-    /// The handshake's effect (or problem), for the log line.
+    /// The handshake's effect (or, after a refused one, what the gate did
+    /// instead), for the log line.
     pub action: Option<String>,
+    /// Why the origin's handshake was refused; the log line is then a
+    /// `handshake_error` with this reason.
+    pub error: Option<String>,
+    /// When set, the client gets this answer instead of the origin's
+    /// response: its status and body, with [`headers`](Self::headers); the
+    /// origin's body and headers are dropped.
+    pub replacement: Option<Replacement>,
+}
+
+/// The gate's own answer in place of the origin's response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replacement {
+    /// HTTP status.
+    pub status: u16,
+    /// Plain-text body.
+    pub body: String,
+}
+
+impl ResponsePlan {
+    /// Records the response phase in the request's log line: the action, and
+    /// for a refused handshake the `handshake_error` event, its reason and
+    /// the replacement's status.
+    pub fn annotate(&self, log: &mut LogRecord) {
+        log.action.clone_from(&self.action);
+        if let Some(error) = &self.error {
+            log.event = "handshake_error";
+            log.reason = Some(error.clone());
+        }
+        if let Some(r) = &self.replacement {
+            log.status = r.status;
+        }
+    }
 }
 
 /// A long-lived connection (a WebSocket, a streamed response) that must end

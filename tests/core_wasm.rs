@@ -200,6 +200,8 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
         method: "GET",
         url: "https://example.test/x",
         headers: &headers,
+
+        nonce: [9; 16],
     };
     let pending = match gate.evaluate(&parts, NOW) {
         Evaluation::NeedsRevocation(pending) => pending,
@@ -251,6 +253,8 @@ fn gate_refuses_a_revoked_session() {
         method: "GET",
         url: "https://example.test/x",
         headers: &headers,
+
+        nonce: [9; 16],
     };
     let Evaluation::NeedsRevocation(pending) = gate.evaluate(&parts, NOW) else {
         panic!("decided without KV");

@@ -23,6 +23,9 @@ const K1: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
 const K0: &str = "k0:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const NAME: &str = "__Host-session";
+/// The nonce every test request carries, and its base64url.
+const NONCE: [u8; 16] = [5; 16];
+const NONCE_B64: &str = "BQUFBQUFBQUFBQUFBQUFBQ";
 
 fn gate_with(pairs: &[(&str, &str)]) -> Gate {
     let settings = Settings::from_lookup(|name| {
@@ -87,6 +90,7 @@ fn decide_with(
         method,
         url,
         headers: &list,
+        nonce: NONCE,
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
@@ -191,7 +195,7 @@ gate_test! {
         let g = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
         for method in ["GET", "HEAD", "get", "PROPFIND"] {
             let list = headers(&[("content-type", "application/json"), ("content-length", "17")]);
-            let parts = RequestParts { method, url: "https://app.test/pub/x", headers: &list };
+            let parts = RequestParts { method, url: "https://app.test/pub/x", headers: &list, nonce: NONCE };
             let Evaluation::Done(Verdict::Forward(f)) = g.evaluate(&parts, NOW) else {
                 panic!("{method} was not forwarded");
             };
@@ -439,6 +443,10 @@ gate_test! {
         let signed_in = reply(decide(&g, "GET", "https://app.test/.session-gate/health", &[("cookie", &with_cookie(&fresh_cookie(&g)))]));
         assert!(signed_in.body.contains("\"keys\":2"), "{}", signed_in.body);
         assert!(signed_in.body.contains("\"version\":"), "{}", signed_in.body);
+        assert!(signed_in.body.contains("\"handshake\":\"plain\""), "{}", signed_in.body);
+        let signed = gate_with(&[("ORIGIN_SECRET", SECRET)]);
+        let health = reply(decide(&signed, "GET", "https://app.test/.session-gate/health", &[("cookie", &with_cookie(&fresh_cookie(&signed)))]));
+        assert!(health.body.contains("\"handshake\":\"authenticated\""), "{}", health.body);
         assert_eq!(reply(decide(&g, "GET", "https://app.test/.session-gate/me", &[])).status, 401);
         let stale = cookie_for(&g, &claims("alice", NOW - 600_000, NOW - 120_000));
         let me = reply(decide(&g, "GET", "https://app.test/.session-gate/me", &[("cookie", &with_cookie(&stale))]));
@@ -544,8 +552,13 @@ gate_test! {
         assert!(header(&revoke_self.headers, "set-cookie").unwrap().contains("Max-Age=0"));
 
         let bad = finish(&g, &f, &[("x-session-login", "a%0Ab"), ("x-session-revoke-user", "bob")]);
-        assert!(bad.kv_writes.is_empty(), "a malformed handshake is not half-applied");
-        assert!(bad.action.unwrap().starts_with("ignored"));
+        assert_eq!(
+            bad.kv_writes.iter().map(|w| w.key.as_str()).collect::<Vec<_>>(),
+            [sid_key.as_str()],
+            "a malformed handshake is not half-applied: only the presented session is revoked"
+        );
+        assert_eq!(bad.replacement.as_ref().map(|r| r.status), Some(502));
+        assert_eq!(bad.error.as_deref(), Some("malformed: x-session-login is not a canonically encoded user id"));
 
         let anon = forward(decide(&g, "POST", "https://app.test/login", &[]));
         let rot = finish(&g, &anon, &[("x-session-rotate", "1")]);
@@ -554,6 +567,117 @@ gate_test! {
         let no_rng = g.finish_response(&anon.context, &headers(&[("x-session-login", "bob")]), NOW, &mut || None);
         assert!(header(&no_rng.headers, "set-cookie").unwrap().contains("Max-Age=0"));
     }
+}
+
+gate_test! {
+// Every case of the fail-closed rule for a handshake the gate cannot honour.
+fn refused_handshakes_never_fail_open() {
+    let g = gate();
+    let old_sid = SessionId::from_bytes([7; 16]);
+    let sid_key = format!("sid:{}", old_sid.expose());
+    let c = with_cookie(&cookie_for(&g, &claims("alice", NOW - 600_000, NOW - 1000)));
+    let live = forward(decide(&g, "POST", "https://app.test/x", &[("cookie", &c)]));
+    let anon = forward(decide(&g, "POST", "https://app.test/login", &[]));
+    let keys = |p: &ResponsePlan| p.kv_writes.iter().map(|w| w.key.clone()).collect::<Vec<_>>();
+    let cleared = |p: &ResponsePlan| {
+        all(&p.headers, "set-cookie").iter().any(|c| c.starts_with("__Host-session=;") && c.contains("Max-Age=0"))
+    };
+    // (origin headers, over a live session?, revoked+cleared?, 502?, reason)
+    type Case<'a> = (&'a [(&'a str, &'a str)], bool, bool, bool, &'a str);
+    let cases: &[Case] = &[
+        // Two lines the runtime joined, each kind.
+        (&[("x-session-revoke-user", "dave, erin")], true, true, true, "malformed: x-session-revoke-user is not a canonically encoded user id"),
+        (&[("x-session-revoke-user", "dave, erin")], false, false, true, "malformed: x-session-revoke-user is not a canonically encoded user id"),
+        (&[("x-session-login", "alice, bob")], false, false, false, "malformed: x-session-login is not a canonically encoded user id"),
+        (&[("x-session-login", "alice, bob")], true, true, false, "malformed: x-session-login is not a canonically encoded user id"),
+        (&[("x-session-logout", "1, 1")], true, true, false, "malformed: x-session-logout must be exactly 1"),
+        (&[("x-session-rotate", "1, 1")], true, true, false, "malformed: x-session-rotate must be exactly 1"),
+        // Logout beside a bad role list.
+        (&[("x-session-logout", "1"), ("x-session-roles", "admin, viewer")], true, true, false, "malformed: x-session-roles is not a valid role list"),
+        (&[("x-session-login", "adm%69n")], false, false, false, "malformed: x-session-login is not a canonically encoded user id"),
+        // Lines kept apart by another runtime.
+        (&[("x-session-logout", "1"), ("x-session-logout", "1")], true, true, false, "malformed: x-session-logout appears more than once"),
+    ];
+    for (origin, over_live, revoked, bad_gateway, reason) in cases {
+        let f = if *over_live { &live } else { &anon };
+        let plan = finish(&g, f, origin);
+        let case = format!("{origin:?} over a live session: {over_live}");
+        assert_eq!(plan.error.as_deref(), Some(*reason), "{case}");
+        assert_eq!(keys(&plan), if *revoked { vec![sid_key.clone()] } else { vec![] }, "{case}");
+        assert_eq!(cleared(&plan), *revoked, "{case}");
+        assert!(!all(&plan.headers, "set-cookie").iter().any(|c| c.starts_with("__Host-session=v1")), "{case}: no session started");
+        assert_eq!(plan.replacement.as_ref().map(|r| r.status), bad_gateway.then_some(502), "{case}");
+        let mut log = f.log.clone();
+        plan.annotate(&mut log);
+        assert_eq!(log.event, "handshake_error", "{case}");
+        let line = log.to_json();
+        for (_, value) in origin.iter() {
+            assert!(value.len() < 3 || !line.contains(value), "{case}: the header value is never logged: {line}");
+        }
+        if *bad_gateway {
+            assert_eq!(log.status, 502);
+            assert_eq!(header(&plan.headers, "content-type"), Some("text/plain; charset=utf-8"));
+            assert!(!plan.replacement.as_ref().unwrap().body.contains("dave"));
+        }
+    }
+    // The origin's response is not passed with a 502: only the gate's headers.
+    let plan = finish(&g, &live, &[("x-session-revoke-user", "a b"), ("x-custom", "origin"), ("set-cookie", "theme=dark")]);
+    assert!(header(&plan.headers, "x-custom").is_none());
+    assert_eq!(all(&plan.headers, "set-cookie").len(), 1);
+}
+
+// `HANDSHAKE_AUTH=on`: the nonce goes to the origin; the handshake needs a
+// tag over that nonce and the lines exactly as received.
+fn handshakes_are_authenticated_with_origin_secret() {
+    use session_gate::handshake::handshake_tag;
+    let g = gate_with(&[("ORIGIN_SECRET", SECRET)]);
+    assert!(g.settings().handshake_auth);
+    let secret = g.settings().origin_secret.clone().unwrap();
+    let c = with_cookie(&cookie_for(&g, &claims("alice", NOW - 600_000, NOW - 1000)));
+    let f = forward(decide(&g, "GET", "https://app.test/x", &[("cookie", &c), ("x-session-nonce", "client-chosen")]));
+    assert_eq!(all(&f.headers, "x-session-nonce"), [NONCE_B64], "the gate's nonce only");
+    assert_eq!(f.context.nonce, NONCE_B64);
+    let tag = handshake_tag(&secret, NONCE_B64, &[("x-session-login", "admin"), ("x-session-roles", "admin")]);
+    let signed = finish(&g, &f, &[("X-Session-Login", "admin"), ("X-Session-Roles", "admin"), ("X-Session-Handshake", &tag)]);
+    assert_eq!(signed.error, None);
+    assert_eq!(session_in(&g, &signed).sub, "admin");
+    assert!(header(&signed.headers, "x-session-handshake").is_none());
+    // Unsigned, wrong tag, another nonce, other lines: refused, never a session.
+    let other_nonce = handshake_tag(&secret, "AAAAAAAAAAAAAAAAAAAAAA", &[("x-session-login", "admin")]);
+    let other_lines = handshake_tag(&secret, NONCE_B64, &[("x-session-login", "alice")]);
+    for (origin, reason) in [
+        (vec![("x-session-login", "admin")], "unauthenticated: x-session-handshake is missing"),
+        (vec![("x-session-login", "admin"), ("x-session-handshake", "AAAA")], "unauthenticated: x-session-handshake does not verify"),
+        (vec![("x-session-login", "admin"), ("x-session-handshake", other_nonce.as_str())], "unauthenticated: x-session-handshake does not verify"),
+        (vec![("x-session-login", "admin"), ("x-session-handshake", other_lines.as_str())], "unauthenticated: x-session-handshake does not verify"),
+        (vec![("x-session-login", "admin"), ("x-session-roles", "admin"), ("x-session-handshake", tag.as_str())], "unauthenticated: x-session-handshake does not verify"),
+    ] {
+        // Each over a request whose nonce is not NONCE_B64: the last, a tag
+        // valid for these lines under another request's nonce, is a replay.
+        let anon = forward(decide(&g, "GET", "https://app.test/about", &[]));
+        let mut parts = anon.clone();
+        parts.context.nonce = "BBBBBBBBBBBBBBBBBBBBBB".into();
+        let plan = finish(&g, &parts, &origin);
+        assert_eq!(plan.error.as_deref(), Some(reason), "{origin:?}");
+        assert!(!all(&plan.headers, "set-cookie").iter().any(|c| c.starts_with("__Host-session=v1")));
+        assert!(plan.kv_writes.is_empty());
+    }
+    // An unsigned Logout over a live session still ends it (fail closed).
+    let out = finish(&g, &f, &[("x-session-logout", "1")]);
+    assert_eq!(out.error.as_deref(), Some("unauthenticated: x-session-handshake is missing"));
+    assert_eq!(out.kv_writes.len(), 1);
+    // HANDSHAKE_AUTH=off: plain handshakes, as without ORIGIN_SECRET.
+    let off = gate_with(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "off")]);
+    let f = forward(decide(&off, "GET", "https://app.test/about", &[]));
+    assert_eq!(session_in(&off, &finish(&off, &f, &[("x-session-login", "bob")])).sub, "bob");
+    // On without the secret is a configuration error.
+    assert!(Settings::from_lookup(|n| match n {
+        "SESSION_KEYS" => Some(K1.into()),
+        "HANDSHAKE_AUTH" => Some("on".into()),
+        _ => None,
+    })
+    .is_err());
+}
 }
 
 fn finish(g: &Gate, f: &Forward, origin: &[(&str, &str)]) -> ResponsePlan {

@@ -47,6 +47,8 @@ fn decide(gate: &Gate, method: &str, path: &str, hdrs: &[(&str, &str)]) -> Verdi
         method,
         url: &url,
         headers: &list,
+
+        nonce: [9; 16],
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
@@ -171,30 +173,30 @@ fn the_same_origin_check_covers_every_state_changing_request() {
     }
 }
 
-/// Two `Cookie` header lines reach the Worker joined by `, ` (the Fetch
-/// rule for repeated headers). The gate read `a=1, __Host-session=…` as one
-/// cookie named `a`, so it saw no session, and forwarded the whole line: the
-/// session cookie reached the origin on public paths. A `,` cannot occur in
-/// a cookie value (RFC 6265 cookie-octet), so each side is now a cookie of
-/// its own: found, counted for duplicates, and stripped.
+/// A cookie value may hold a comma: browsers store and send
+/// `theme=dark,__Host-session=<mallory>` set by a sibling subdomain as one
+/// cookie named `theme`. The gate split `Cookie` on `,` too, so it read
+/// mallory's session out of that value (the `__Host-` prefix defeated:
+/// login CSRF), and beside the victim's real cookie counted a duplicate and
+/// cleared the real one on every visit (red-team pass, issue 9 item 1).
+/// `Cookie` now splits on `;` only, a session cookie never comes from inside
+/// a value, and a value hiding one never reaches the origin. Two header
+/// lines joined by the runtime with `, ` are read the same way: the second
+/// line is part of a value, never a session.
 #[test]
-fn cookies_joined_from_two_header_lines_are_read_and_stripped() {
+fn a_session_cookie_tossed_inside_another_value_is_never_read() {
     use session_gate::headers::{find_session_cookie, strip_session_cookie, CookieSearch};
     assert_eq!(
         find_session_cookie(&["a=1, __Host-session=v"], NAME),
-        CookieSearch::One("v")
-    );
-    assert_eq!(
-        find_session_cookie(&["__Host-session=v, __Host-session=w"], NAME),
-        CookieSearch::Duplicate
+        CookieSearch::Missing
     );
     assert_eq!(
         strip_session_cookie("a=1, __Host-session=v; b=2", NAME).as_deref(),
-        Some("a=1; b=2")
+        Some("b=2")
     );
     assert_eq!(
         strip_session_cookie("__HOST-SESSION=v,a=1", NAME).as_deref(),
-        Some("a=1")
+        None
     );
     assert_eq!(
         strip_session_cookie("x=1,2; y=3", NAME).as_deref(),
@@ -203,24 +205,92 @@ fn cookies_joined_from_two_header_lines_are_read_and_stripped() {
 
     let g = gate();
     let cookie = session_cookie(&g);
+    let mallory = {
+        let claims = Claims {
+            sid: SessionId::from_bytes([8; 16]),
+            sub: "mallory".into(),
+            iat: NOW - 1000,
+            seen: NOW - 1000,
+            roles: Roles::none(),
+        };
+        format!(
+            "{NAME}={}",
+            seal(&claims, g.settings().keys.signing_key(), NAME)
+        )
+    };
+    // Tossed alone: no session at all.
+    for tossed in [
+        format!("theme=dark,{mallory}"),
+        format!("theme=dark, {mallory}"),
+        format!("theme=\"dark,{mallory}\""),
+        format!("theme=dark,\t{mallory}"),
+    ] {
+        let r = reply(decide(&g, "GET", "/app/x", &[("cookie", &tossed)]));
+        assert_eq!(r.status, 401, "{tossed}");
+        assert!(r.headers.iter().all(|(n, _)| n != "set-cookie"), "{tossed}");
+        let f = forward(decide(&g, "GET", "/public/x", &[("cookie", &tossed)]));
+        assert!(f.headers.iter().all(|(n, _)| n != "cookie"), "{tossed}");
+        assert!(f.context.set_cookie.is_none(), "{tossed}");
+    }
+    // Tossed beside the victim's real cookie: the victim, nothing cleared,
+    // and the origin sees neither session cookie.
+    for header in [
+        format!("theme=dark,{mallory}; {cookie}"),
+        format!("{cookie}; theme=\"a, {mallory}\"; b=2"),
+    ] {
+        let f = forward(decide(&g, "GET", "/app/x", &[("cookie", &header)]));
+        assert!(f
+            .headers
+            .iter()
+            .any(|(n, v)| n == "x-session-user" && v == "alice"));
+        assert!(f.context.set_cookie.is_none(), "{header}");
+        let sent: Vec<&str> = f
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "cookie")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert!(sent.iter().all(|c| *c == "b=2"), "{sent:?}");
+    }
+    // Two lines joined by the runtime: the second line is not read.
     let joined = format!("theme=dark, {cookie}");
     let f = forward(decide(&g, "GET", "/public/x", &[("cookie", &joined)]));
-    let sent: Vec<&str> = f
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "cookie")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    assert_eq!(sent, ["theme=dark"]);
     assert!(f
         .headers
         .iter()
-        .any(|(n, v)| n == "x-session-user" && v == "alice"));
+        .all(|(n, _)| n != "cookie" && n != "x-session-user"));
     let twice = format!("{cookie}, {cookie}");
     assert_eq!(
         status(decide(&g, "GET", "/app/x", &[("cookie", &twice)])),
         401
     );
+}
+
+/// An origin `Set-Cookie` whose name was not the session cookie's passed,
+/// even when its value planted one for a parser that splits on `,`
+/// (`theme=x,__Host-session=…`) or it was a nameless cookie
+/// (`=__Host-session=…`) (red-team pass, issue 9 item 1).
+#[test]
+fn an_origin_set_cookie_planting_a_session_cookie_is_dropped() {
+    let g = gate();
+    let f = forward(decide(&g, "GET", "/public/x", &[]));
+    let origin: Vec<(String, String)> = [
+        ("set-cookie", "theme=x,__Host-session=planted; Path=/"),
+        ("set-cookie", "t=\"a, __host-session = planted\""),
+        ("set-cookie", "=__Host-session=planted"),
+        ("set-cookie", "kept=1; Path=/"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let plan = g.finish_response(&f.context, &origin, NOW, &mut || None);
+    let cookies: Vec<&str> = plan
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies, ["kept=1; Path=/"]);
 }
 
 /// A `101 Switching Protocols` from the origin went to the client as the
@@ -283,4 +353,92 @@ fn an_upgrade_response_is_filtered_like_any_other() {
         cookies[1]
     );
     assert_eq!(plan.action.as_deref(), Some("login"));
+}
+
+/// Scrubbing an origin's `Location: /;jsessionid=x/evil.example/` left
+/// `//evil.example/`: a protocol-relative open redirect made by the gate
+/// (red-team pass, issue 9 item 2). `Content-Location` and `Refresh` were not
+/// scrubbed at all. Every URL the gate emits is now scrubbed and, where that
+/// changed its path, normalised again; what cannot be normalised becomes `/`.
+#[test]
+fn scrubbed_response_urls_never_leave_the_site() {
+    let g = gate();
+    let f = forward(decide(&g, "GET", "/public/x", &[]));
+    let run = |name: &str, value: &str| -> String {
+        let origin = vec![(name.to_owned(), value.to_owned())];
+        let plan = g.finish_response(&f.context, &origin, NOW, &mut || None);
+        plan.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .expect("the header passes")
+    };
+    assert_eq!(
+        run("location", "/;jsessionid=x/evil.example/"),
+        "/evil.example/"
+    );
+    assert_eq!(run("location", "/\\;jsessionid=x/evil.example/"), "/");
+    assert_eq!(run("location", "/\t;jsessionid=x/evil.example/"), "/");
+    assert_eq!(
+        run("location", ";jsessionid=x//evil.example/"),
+        ".//evil.example/"
+    );
+    assert_eq!(
+        run("content-location", "/;jsessionid=x/evil.example/"),
+        "/evil.example/"
+    );
+    assert_eq!(
+        run("refresh", "0; URL='/;jsessionid=x/evil.example/'"),
+        "0; URL='/evil.example/'"
+    );
+    assert_eq!(run("refresh", "5;url=/a;sid=1?sid=2&b"), "5;url=/a?b");
+    // Untouched when there is nothing to scrub.
+    assert_eq!(run("location", "/a//b"), "/a//b");
+}
+
+/// `CONFUSABLE_PATHS=refuse`: a segment an NFKC or best-fit origin reads as
+/// `..`, `/` or `\` is refused before any other decision (issue 9 item 12);
+/// the default forwards it.
+#[test]
+fn confusable_segments_are_refused_only_when_asked() {
+    let refuse = Gate::new(
+        Settings::from_lookup(|name| match name {
+            "SESSION_KEYS" => Some(KEYS.into()),
+            "PUBLIC_PATHS" => Some("/public/*".into()),
+            "ORIGIN_URL" => Some(ORIGIN.into()),
+            "CONFUSABLE_PATHS" => Some("refuse".into()),
+            _ => None,
+        })
+        .expect("test settings are valid"),
+    );
+    for path in [
+        "/public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin",
+        "/public/%E2%80%A5/admin",
+        "/public/a%C2%A5b",
+        "/public/%EF%BC%85%EF%BC%92%EF%BD%85",
+        "/.session-gate/%EF%BC%8E",
+        "/public/x;v=%EF%BC%8F",
+    ] {
+        let r = reply(decide(&refuse, "GET", path, &[]));
+        assert_eq!(r.status, 400, "{path}");
+        assert_eq!(r.log.event, "bad_request");
+        assert!(
+            r.log
+                .reason
+                .as_deref()
+                .unwrap()
+                .starts_with("CONFUSABLE_PATHS=refuse"),
+            "{path}"
+        );
+        let f = forward(decide(
+            &gate(),
+            "GET",
+            path.replace(".session-gate", "public").as_str(),
+            &[],
+        ));
+        assert!(f.url.contains("/public/"), "{path}");
+    }
+    // Other non-ASCII segments pass either way.
+    let f = forward(decide(&refuse, "GET", "/public/%C3%A9t%C3%A9", &[]));
+    assert!(f.url.ends_with("/public/%C3%A9t%C3%A9"));
 }

@@ -8,7 +8,9 @@
 //!   normal form;
 //! * the verdict on a path is the verdict on its normal form, and every path
 //!   the gate forwards or redirects to is in normal form;
-//! * identity headers reach the origin only when the gate set them, once each.
+//! * identity headers reach the origin only when the gate set them, once each;
+//! * scrubbing a URL the gate sends to a browser never makes it leave the
+//!   site (`//host`, `/\\host`), and leaves no session parameter behind.
 //!
 //! Native only: proptest is a native dev-dependency (it does not build for
 //! wasm32-unknown-unknown, and the wasm32 suite runs fixed vectors instead).
@@ -20,9 +22,11 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use session_gate::encoding::{b64url_decode, b64url_encode, percent_decode};
-use session_gate::gate::{header_safe_sub, Gate};
+use session_gate::gate::Gate;
+use session_gate::handshake::encode_sub;
 use session_gate::keyring::KeyRing;
 use session_gate::path::normalize;
+use session_gate::scrub::{scrub_emitted_url, scrub_refresh};
 use session_gate::session::{
     is_valid_sub, seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie, MAC_LABEL,
 };
@@ -294,6 +298,8 @@ fn run(gate: &Gate, method: &str, url: &str, headers: &[(String, String)]) -> Ve
         method,
         url,
         headers,
+
+        nonce: [9; 16],
     };
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
@@ -369,7 +375,7 @@ proptest! {
         let Verdict::Forward(fwd) = verdict else {
             return Err(TestCaseError::fail(format!("not forwarded: {}", observable(&verdict))));
         };
-        let sub = header_safe_sub(&claims.sub);
+        let sub = encode_sub(&claims.sub);
         prop_assert_eq!(header(&fwd.headers, "x-session-user"), Some(sub.as_str()));
         let fingerprint = claims.sid.fingerprint();
         prop_assert_eq!(header(&fwd.headers, "x-session-id"), Some(fingerprint.as_str()));
@@ -413,7 +419,7 @@ proptest! {
         prop_assert!(verify(&changed).is_err(), "accepted a change at {}", i);
         // Nor does the gate find a session in it, wherever the byte landed.
         let headers = vec![("cookie".to_owned(), format!("{NAME}={changed}"))];
-        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers };
+        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, nonce: [9; 16] };
         match gate.evaluate(&parts, NOW) {
             Evaluation::Done(Verdict::Reply(r)) => prop_assert_eq!(r.status, 401),
             other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),
@@ -793,7 +799,7 @@ proptest! {
         };
         let mut expected: Vec<(String, String)> = Vec::new();
         if let Some(c) = &session {
-            expected.push(("x-session-user".into(), header_safe_sub(&c.sub)));
+            expected.push(("x-session-user".into(), encode_sub(&c.sub)));
             expected.push(("x-session-id".into(), c.sid.fingerprint()));
             expected.push(("x-session-issued-at".into(), c.iat.to_string()));
             if !c.roles.is_empty() {
@@ -819,6 +825,10 @@ proptest! {
             prop_assert!(claims.is_ok(), "{:?}", claims);
             seen.retain(|(n, _)| n != "x-session-assertion");
         }
+        // Exactly one nonce, the gate's (RequestParts::nonce), whatever the client sent.
+        let nonces: Vec<_> = seen.iter().filter(|(n, _)| n == "x-session-nonce").map(|(_, v)| v.as_str()).collect();
+        prop_assert_eq!(nonces, ["CQkJCQkJCQkJCQkJCQkJCQ"]);
+        seen.retain(|(n, _)| n != "x-session-nonce");
         prop_assert_eq!(seen, expected);
         for (name, value) in &fwd.headers {
             let folded = fold(name);
@@ -837,5 +847,112 @@ proptest! {
             fwd.headers.iter().filter(|(n, _)| fold(n) == "x-forwarded-host").count(),
             1
         );
+    }
+}
+
+// ---------------------------------------------------------------- 7. URLs sent to browsers
+
+/// Pieces of relative and absolute URLs, chosen so that scrubbing can empty
+/// segments and leave slashes, backslashes and WHATWG-ignored characters
+/// next to each other.
+const URL_TOKENS: &[&str] = &[
+    "/",
+    "\\",
+    "\t",
+    "\n",
+    " ",
+    ";jsessionid=x",
+    ";sid=1",
+    ";SID",
+    ";a=1",
+    "evil.example",
+    "a",
+    ".",
+    "..",
+    "%2F",
+    "%09",
+    "%2e",
+    ":",
+    "javascript:",
+    "?sid=1",
+    "&x=1",
+    "#f",
+];
+
+fn emitted_url() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(
+            &[
+                "",
+                "",
+                "/",
+                "https://gate.example",
+                "http:",
+                "//host.example",
+            ][..],
+        ),
+        prop::collection::vec(prop::sample::select(URL_TOKENS), 0..12),
+    )
+        .prop_map(|(start, tokens)| {
+            let mut url = start.to_owned();
+            for t in tokens {
+                url.push_str(t);
+            }
+            url
+        })
+}
+
+/// Whether a browser reads `url` as naming a host: after dropping tab, CR
+/// and LF and leading spaces and controls, it starts with two of `/` `\\`.
+fn names_a_host(url: &str) -> bool {
+    let view: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    let view = view.trim_start_matches(|c: char| c <= ' ');
+    view.len() >= 2
+        && view.as_bytes()[..2]
+            .iter()
+            .all(|&b| b == b'/' || b == b'\\')
+}
+
+/// The scheme a browser reads, lowercased, if any.
+fn scheme_of(url: &str) -> Option<String> {
+    let view: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    let view = view.trim_start_matches(|c: char| c <= ' ');
+    let (scheme, _) = view.split_once(':')?;
+    let mut chars = scheme.chars();
+    (chars.next()?.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+    .then(|| scheme.to_ascii_lowercase())
+}
+
+proptest! {
+    #![proptest_config(cases(4096))]
+
+    #[test]
+    fn scrubbing_a_relative_url_never_makes_it_protocol_relative(url in emitted_url()) {
+        let gate = test_gate();
+        let params = &gate.settings().session_params;
+        if let Some(out) = scrub_emitted_url(&url, params) {
+            if !names_a_host(&url) && scheme_of(&url).is_none() {
+                prop_assert!(!names_a_host(&out), "{url:?} -> {out:?}");
+                prop_assert!(scheme_of(&out).is_none(), "{url:?} -> {out:?}");
+            }
+            if let Some(scheme) = scheme_of(&out) {
+                prop_assert_eq!(scheme_of(&url), Some(scheme), "{:?} -> {:?}", url, out);
+            }
+            prop_assert_eq!(scrub_emitted_url(&out, params), None, "{:?} -> {:?}", url, out);
+        }
+        let refresh = format!("0; url={url}");
+        if let Some(out) = scrub_refresh(&refresh, params) {
+            let target = &out["0; url=".len()..];
+            if !names_a_host(&url) && scheme_of(&url).is_none() {
+                prop_assert!(!names_a_host(target), "{refresh:?} -> {out:?}");
+            }
+        }
     }
 }

@@ -152,6 +152,53 @@ fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
 pub struct Demo {
     www: PathBuf,
     accounts: Mutex<BTreeMap<String, Account>>,
+    /// The gate's `ORIGIN_SECRET`: when set, every handshake is signed
+    /// (`X-Session-Handshake`), as the gate requires with `HANDSHAKE_AUTH=on`.
+    origin_secret: Option<String>,
+}
+
+/// The handshake headers in the order their lines enter the MAC (SPEC 7).
+const HANDSHAKE: [&str; 5] = [
+    "x-session-login",
+    "x-session-roles",
+    "x-session-logout",
+    "x-session-rotate",
+    "x-session-revoke-user",
+];
+
+/// `X-Session-Handshake` for the handshake headers in `headers`: base64url
+/// (no padding) of HMAC-SHA256(secret, `session-gate/handshake/v1` 0x00
+/// nonce 0x00 lines), each line `<lowercase name>:<value>`, joined by 0x00.
+pub fn sign_handshake(secret: &str, nonce: &str, headers: &[(String, String)]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut lines = Vec::new();
+    for name in HANDSHAKE {
+        for (n, v) in headers {
+            if n.eq_ignore_ascii_case(name) {
+                lines.push(format!("{name}:{v}"));
+            }
+        }
+    }
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(format!("session-gate/handshake/v1\0{nonce}\0{}", lines.join("\0")).as_bytes());
+    base64url(&mac.finalize().into_bytes())
+}
+
+/// Base64url without padding.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+        }
+    }
+    out
 }
 
 impl Demo {
@@ -172,7 +219,14 @@ impl Demo {
         Self {
             www,
             accounts: Mutex::new(accounts),
+            origin_secret: None,
         }
+    }
+
+    /// The same demo, signing its handshakes with the gate's `ORIGIN_SECRET`.
+    pub fn with_origin_secret(mut self, secret: Option<String>) -> Self {
+        self.origin_secret = secret.filter(|s| !s.is_empty());
+        self
     }
 
     /// Answers one request.
@@ -190,6 +244,17 @@ impl Demo {
         response
             .headers
             .push(("X-Content-Type-Options".into(), "nosniff".into()));
+        // Sign the handshake for the nonce the gate sent with this request.
+        let asks = response
+            .headers
+            .iter()
+            .any(|(n, _)| HANDSHAKE.iter().any(|h| n.eq_ignore_ascii_case(h)));
+        if let (true, Some(secret), Some(nonce)) =
+            (asks, &self.origin_secret, req.header("x-session-nonce"))
+        {
+            let tag = sign_handshake(secret, nonce, &response.headers);
+            response.headers.push(("X-Session-Handshake".into(), tag));
+        }
         if response.header("cache-control").is_none() {
             // Pages depend on who asks: never cached.
             response
@@ -650,6 +715,52 @@ mod tests {
 
     fn body(r: &Response) -> String {
         String::from_utf8(r.body.clone()).unwrap()
+    }
+
+    #[test]
+    fn handshakes_are_signed_with_the_origin_secret() {
+        let demo = demo().with_origin_secret(Some("0123456789abcdef0123456789abcdef".into()));
+        let nonce = ("X-Session-Nonce", "AAAAAAAAAAAAAAAAAAAAAA");
+        let r = demo.handle(&request(
+            "POST",
+            "/login",
+            &[nonce, ("Sec-Fetch-Site", "same-origin")],
+            "username=admin&password=admin",
+        ));
+        assert_eq!(r.header("x-session-login"), Some("admin"));
+        // The value docs/examples/sign_handshake.{mjs,py} and the gate's
+        // own tests give for these lines, secret and nonce.
+        let expected = sign_handshake(
+            "0123456789abcdef0123456789abcdef",
+            "AAAAAAAAAAAAAAAAAAAAAA",
+            &[
+                ("x-session-roles".into(), "admin".into()),
+                ("x-session-login".into(), "alice".into()),
+            ],
+        );
+        assert_eq!(expected, "QqDbRjjLuKKEa3v_or3NEyO740wmxVKh0VRqBlaQ32k");
+        let tag = r.header("x-session-handshake").expect("signed");
+        assert_eq!(
+            tag,
+            sign_handshake("0123456789abcdef0123456789abcdef", nonce.1, &r.headers)
+        );
+        // No nonce (not through the gate), or no secret: nothing to sign.
+        let plain = demo.handle(&request(
+            "POST",
+            "/login",
+            &[],
+            "username=admin&password=admin",
+        ));
+        assert_eq!(plain.header("x-session-handshake"), None);
+        let unsigned = self::demo().handle(&request(
+            "POST",
+            "/login",
+            &[nonce],
+            "username=admin&password=admin",
+        ));
+        assert_eq!(unsigned.header("x-session-handshake"), None);
+        assert_eq!(base64url(b"\xfb\xff"), "-_8");
+        assert_eq!(base64url(b"abc"), "YWJj");
     }
 
     #[test]

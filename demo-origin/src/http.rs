@@ -332,12 +332,13 @@ pub fn parse_urlencoded(text: &str) -> Option<Vec<(String, String)>> {
         .collect()
 }
 
-/// Encodes a user id as the gate writes `X-Session-User` and reads the
-/// handshake's `<sub>`: bytes outside visible ASCII, and `%`, as `%XX`.
+/// Encodes a user id in its one header spelling, as the gate writes
+/// `X-Session-User` and reads the handshake's `<sub>` (SPEC section 7): bytes
+/// outside visible ASCII, and `%` `,` `;` `"` `\`, as upper-case `%XX`.
 pub fn encode_sub(sub: &str) -> String {
     let mut out = String::with_capacity(sub.len());
     for b in sub.bytes() {
-        if (0x21..=0x7e).contains(&b) && b != b'%' {
+        if (0x21..=0x7e).contains(&b) && !b"%,;\"\\".contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -633,6 +634,7 @@ mod tests {
             vec![("a".into(), "1".into()), ("b".into(), String::new())]
         );
         assert_eq!(encode_sub("josé m%"), "jos%C3%A9%20m%25");
+        assert_eq!(encode_sub("a,b;c\"d\\e"), "a%2Cb%3Bc%22d%5Ce");
         assert_eq!(encode_sub("alice"), "alice");
         assert_eq!(encode_component("/a b?c=d"), "%2Fa%20b%3Fc%3Dd");
         assert_eq!(

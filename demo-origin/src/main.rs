@@ -1,6 +1,6 @@
 //! `demo-origin`: listens on 127.0.0.1 only (port from `DEMO_ORIGIN_PORT`,
 //! default 8788) and serves the site in `DEMO_WWW` (default: the repository's
-//! `www/`). One thread per connection, one request per connection.
+//! `www/`); with `ORIGIN_SECRET` it signs its handshakes. One thread per connection, one request per connection.
 #![forbid(unsafe_code)]
 
 use std::io::{BufReader, Write};
@@ -63,7 +63,18 @@ fn main() {
         };
         println!("  {:<6} / {}{roles}", u.name, u.password);
     }
-    let demo = Arc::new(Demo::new(www));
+    // The gate's ORIGIN_SECRET: with it the demo signs its handshakes, as
+    // the gate requires by default whenever ORIGIN_SECRET is set.
+    let secret = std::env::var("ORIGIN_SECRET").ok();
+    println!(
+        "demo-origin: handshakes {}",
+        if secret.as_deref().is_some_and(|s| !s.is_empty()) {
+            "signed with ORIGIN_SECRET (X-Session-Handshake)"
+        } else {
+            "unsigned (no ORIGIN_SECRET)"
+        }
+    );
+    let demo = Arc::new(Demo::new(www).with_origin_secret(secret));
     let active = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };

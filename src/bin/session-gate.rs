@@ -219,7 +219,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         let seen = args.millis("--seen")?.unwrap_or(iat);
         let roles = match args.value("--roles") {
             Some(list) => Roles::parse_header(list)
-                .ok_or_else(|| usage("--roles must be up to 32 names of [A-Za-z0-9_.:-]{1,64}"))?,
+                .ok_or_else(|| usage("--roles must be up to 32 distinct names of [A-Za-z0-9_.:-]{1,64} joined by commas, no spaces"))?,
             None => Roles::none(),
         };
         let claims = Claims {

@@ -250,6 +250,22 @@ describe("the demo in a browser", () => {
     await aliceContext.close();
   });
 
+  it("signing in with a next= that scrubbing would turn into //evil.example stays on this site", async () => {
+    // Red-team pass, issue 9 item 2: the demo origin's 303 to
+    // "/;jsessionid=x/evil.example/" left the gate as "//evil.example/".
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/login?next=%2F%3Bjsessionid%3Dx%2Fevil.example%2F`);
+    await page.getByLabel("Username").fill("alice");
+    await page.getByLabel("Password").fill("alice");
+    await Promise.all([
+      page.waitForURL((u) => u.pathname !== "/login"),
+      page.getByRole("button", { name: "Sign in" }).click(),
+    ]);
+    assert.equal(path(page), "/evil.example/", "a path on this site, not another host");
+    await context.close();
+  });
+
   it("no gate log line and no demo origin line holds a session cookie or a sid", async () => {
     assert.ok(issued.size >= 8, `saw ${issued.size} session cookies`);
     const lines = [...stack.gate.logs, ...stack.origin.output().split("\n")];

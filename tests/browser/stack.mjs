@@ -32,12 +32,15 @@ export async function launchBrowser() {
   });
 }
 
-/** Starts target/debug/demo-origin on a free loopback port. */
-export async function startDemoOrigin() {
+/** The ORIGIN_SECRET the browser stack's gate and demo origin share (handshakes are signed). */
+export const ORIGIN_SECRET = "browser-stack-origin-secret-0123456789abcdef";
+
+/** Starts target/debug/demo-origin on a free loopback port, signing its handshakes with `secret`. */
+export async function startDemoOrigin({ secret = ORIGIN_SECRET } = {}) {
   if (!fs.existsSync(DEMO_ORIGIN)) throw new Error(`${DEMO_ORIGIN} is missing: run 'make demo-origin'`);
   const port = await freePort();
   const child = spawn(DEMO_ORIGIN, [], {
-    env: { ...process.env, DEMO_ORIGIN_PORT: String(port) },
+    env: { ...process.env, DEMO_ORIGIN_PORT: String(port), ORIGIN_SECRET: secret ?? "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -75,7 +78,7 @@ export async function startStack({ name = "browser", vars = {} } = {}) {
     gate = await startGate({
       name,
       vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/welcome,/assets/*,/favicon.ico", LOGIN_PATH: "/login", ...vars },
-      secrets: { SESSION_KEYS: await keygen("k1") },
+      secrets: { SESSION_KEYS: await keygen("k1"), ORIGIN_SECRET },
     });
   } catch (e) {
     await origin.stop();

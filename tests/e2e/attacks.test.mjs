@@ -17,12 +17,17 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startGate, startOrigin, keygen, setCookies, socketRequest, rememberCookie } from "./harness.mjs";
+import { signHandshake } from "../../docs/examples/sign_handshake.mjs";
 
 const COOKIE = "__Host-session";
 const EVIL = "https://evil.example";
+/** The gate runs as recommended: with ORIGIN_SECRET, so handshakes must be signed. */
+const SECRET = "attack-suite-origin-secret-0123456789abcdef";
 
 /** Identity headers only the gate may set. */
 const GATE_IDENTITY = new Set(["x-session-user", "x-session-id", "x-session-issued-at", "x-session-roles"]);
+/** Headers the gate sends on every forwarded request, with or without a session. */
+const GATE_ALWAYS = new Set(["x-session-nonce", "x-session-assertion"]);
 /** Proxy identity headers a client must never get through. */
 const PROXY_IDENTITY = [
   "x-forwarded-user", "x-forwarded-email", "x-forwarded-preferred-username", "x-forwarded-groups",
@@ -33,16 +38,81 @@ const PROXY_IDENTITY = [
 ];
 const fold = (name) => name.toLowerCase().replace(/[_.]/g, "-");
 
+/**
+ * Handshakes a hostile or broken origin sends, by name (`/…/hs/<name>`):
+ * `send` the header lines (an array value is several lines), `signed` the
+ * values the gate sees once the runtime joined repeated lines with ", ", which
+ * the origin signs so that only the value's spelling is at fault.
+ */
+const HANDSHAKES = {
+  "revoke-two": { send: { "X-Session-Revoke-User": ["dave", "erin"] }, signed: { "x-session-revoke-user": "dave, erin" } },
+  "login-two": { send: { "X-Session-Login": ["alice", "bob"] }, signed: { "x-session-login": "alice, bob" } },
+  "logout-two": { send: { "X-Session-Logout": ["1", "1"] }, signed: { "x-session-logout": "1, 1" } },
+  "logout-bad-roles": { send: { "X-Session-Logout": "1", "X-Session-Roles": "admin,root!" }, signed: { "x-session-logout": "1", "x-session-roles": "admin,root!" } },
+  "login-encoded-literal": { send: { "X-Session-Login": "adm%69n" }, signed: { "x-session-login": "adm%69n" } },
+};
+
+/** An origin that reflects input into a header, written byte for byte. */
+function reflected(url) {
+  const mode = new URL(url, "http://origin.invalid").searchParams.get("mode");
+  const injected = {
+    cr: "/next\rX-Session-Login: admin",
+    lf: "/next\nX-Session-Login: admin\nX-Session-Roles: admin",
+    crlf: "/next\r\nX-Session-Login: admin",
+  }[mode];
+  return { raw: `HTTP/1.1 302 Found\r\nLocation: ${injected}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n` };
+}
+
 /** What the test origin answers on a few paths; everything else is a JSON echo. */
 function respond(req) {
+  if (/^\/(public|private)\/reflect/.test(req.url)) return reflected(req.url);
+  const hs = /^\/(?:public|private)\/hs\/([a-z-]+)/.exec(req.url);
+  if (hs && HANDSHAKES[hs[1]]) {
+    const { send, signed } = HANDSHAKES[hs[1]];
+    const nonce = req.headers["x-session-nonce"];
+    const headers = { "content-type": "text/plain", "x-origin-body": "passed", ...send };
+    if (nonce) headers["X-Session-Handshake"] = signHandshake(signed, { secret: SECRET, nonce });
+    return { status: 200, headers, body: "origin body" };
+  }
   if (req.url.startsWith("/public/leaky-redirect")) {
     return { status: 302, headers: { Location: "/public/next;jsessionid=abc?sid=def&x=1" } };
+  }
+  // Locations, Content-Locations and Refreshes whose scrubbing could leave
+  // "//host" or "/\\host" behind (issue 9 item 2).
+  const emitted = REDIRECTS[req.url.split("?")[0]];
+  if (emitted) return emitted;
+  if (req.url.startsWith("/public/plant-session")) {
+    return {
+      headers: {
+        "Set-Cookie": [
+          `theme=x,${COOKIE}=planted; Path=/`,
+          `theme2="a, __host-session = planted"; Path=/`,
+          `=${COOKIE}=planted; Path=/`,
+          "kept=1; Path=/",
+        ],
+      },
+    };
   }
   if (req.upgrade && req.url.startsWith("/private/ws-handshake")) {
     return { headers: { "X-Session-Login": "mallory", "Set-Cookie": `${COOKIE}=forged; Path=/` } };
   }
   return undefined;
 }
+
+/** What the origin answers on the public paths of the scrub cases (issue 9 item 2). */
+const REDIRECTS = {
+  "/public/redirect-slash": { status: 302, headers: { Location: "/;jsessionid=x/evil.example/" } },
+  "/public/redirect-backslash": { status: 302, headers: { Location: "/\\;jsessionid=x/evil.example/" } },
+  "/public/redirect-tab": { status: 302, headers: { Location: "/\t;jsessionid=x/evil.example/" } },
+  "/public/redirect-relative": { status: 302, headers: { Location: ";jsessionid=x//evil.example/" } },
+  "/public/redirect-absolute": { status: 302, headers: { Location: "http://gate.example/;jsessionid=x/evil.example/?sid=1" } },
+  "/public/content-location": { headers: { "Content-Location": "/;jsessionid=x/evil.example/" } },
+  "/public/refresh": { headers: { Refresh: "0; URL='/;jsessionid=x/evil.example/'" } },
+  "/public/refresh-bare": { headers: { Refresh: "5;url=/public/next;JSESSIONID=abc?sid=def&x=1" } },
+};
+
+/** Whether a browser would read `url` as a URL on another host (WHATWG: tab, CR and LF are dropped, \\ is /). */
+const offSite = (url) => /^[\\/]{2}/.test(String(url).replace(/[\t\r\n]/g, "").replace(/^[\x00-\x20]+/, ""));
 
 // ----------------------------------------------------------------- the cases
 //
@@ -195,6 +265,40 @@ const CASES = [
     send: { via: "socket", lines: () => ["OPTIONS * HTTP/1.1"] },
     expect: { status: 500, origin: null },
   },
+  {
+    name: "fullwidth ．．／ under a public prefix is forwarded by default",
+    source: "red-team pass, issue 9 item 12; Orange Tsai and Splitline, WorstFit (Black Hat Europe 2024); UAX #15 (NFKC)",
+    send: { via: "socket", lines: () => ["GET /public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fprivate HTTP/1.1"] },
+    expect: { status: 200, origin: { path: "/public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fprivate", identity: null } },
+  },
+  {
+    name: "CONFUSABLE_PATHS=refuse: fullwidth ．．／ under a public prefix",
+    source: "red-team pass, issue 9 item 12; Orange Tsai and Splitline, WorstFit (Black Hat Europe 2024); UAX #15 (NFKC)",
+    gate: "refuse",
+    send: { via: "socket", lines: () => ["GET /public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fprivate HTTP/1.1"] },
+    expect: { status: 400, log: "bad_request", origin: null },
+  },
+  {
+    name: "CONFUSABLE_PATHS=refuse: raw UTF-8 two dot leader ‥ and fullwidth reverse solidus ＼",
+    source: "red-team pass, issue 9 item 12; UAX #15 (U+2025 NFKC is ..); WorstFit (U+FF3C best-fit is \\)",
+    gate: "refuse",
+    send: { via: "socket", lines: () => ["GET /public/\u00e2\u0080\u00a5\u00ef\u00bc\u00bcprivate HTTP/1.1"] },
+    expect: { status: 400, log: "bad_request", origin: null },
+  },
+  {
+    name: "CONFUSABLE_PATHS=refuse: ¥ (\\ under CP932 best fit) and ％２ｅ",
+    source: "red-team pass, issue 9 item 12; WorstFit (U+00A5 to 0x5C in code page 932); CVE-2024-4577 (PHP-CGI best-fit)",
+    gate: "refuse",
+    send: { via: "socket", lines: () => ["GET /public/a%C2%A5b/%EF%BC%85%EF%BC%92%EF%BD%85 HTTP/1.1"] },
+    expect: { status: 400, log: "bad_request", origin: null },
+  },
+  {
+    name: "CONFUSABLE_PATHS=refuse still forwards other non-ASCII segments",
+    source: "red-team pass, issue 9 item 12 (refuse only what maps to . / \\)",
+    gate: "refuse",
+    send: { via: "socket", lines: () => ["GET /public/%C3%A9t%C3%A9/%E2%80%94 HTTP/1.1"] },
+    expect: { status: 200, origin: { path: "/public/%C3%A9t%C3%A9/%E2%80%94", identity: null } },
+  },
   // ------------------------------------------------ open redirects and next=
   {
     name: "protocol-relative //evil.example page load",
@@ -291,6 +395,92 @@ const CASES = [
       status: 302,
       location: "/public/next?x=1",
       origin: { path: "/public/leaky-redirect", identity: null },
+    },
+  },
+  {
+    name: "a Location segment that is only ;jsessionid= must not scrub to //evil.example",
+    source: "red-team pass, issue 9 item 2; CWE-601; oauth2-proxy CVE-2020-5233 (protocol-relative open redirect)",
+    send: { method: "GET", path: "/public/redirect-slash" },
+    expect: {
+      status: 302,
+      location: "/evil.example/",
+      origin: { path: "/public/redirect-slash", identity: null },
+    },
+  },
+  {
+    name: "a Location scrubbed to /\\evil.example falls back to /",
+    source: "red-team pass, issue 9 item 2; oauth2-proxy CVE-2020-4037 (/\\ redirect bypass)",
+    send: { method: "GET", path: "/public/redirect-backslash" },
+    expect: {
+      status: 302,
+      location: "/",
+      response: (res) => assert.ok(!offSite(res.headers.location), res.headers.location),
+      origin: { path: "/public/redirect-backslash", identity: null },
+    },
+  },
+  {
+    name: "a Location scrubbed to /<tab>/evil.example falls back to /",
+    source: "red-team pass, issue 9 item 2; WHATWG URL (tab and newlines removed); oauth2-proxy GHSA-j7px-6hwj-hpjg",
+    send: { method: "GET", path: "/public/redirect-tab" },
+    expect: {
+      status: 302,
+      location: "/",
+      response: (res) => assert.ok(!offSite(res.headers.location), res.headers.location),
+      origin: { path: "/public/redirect-tab", identity: null },
+    },
+  },
+  {
+    name: "a relative Location ;jsessionid=x//evil.example stays relative",
+    source: "red-team pass, issue 9 item 2; CWE-601",
+    send: { method: "GET", path: "/public/redirect-relative" },
+    expect: {
+      status: 302,
+      response: (res) => {
+        assert.ok(!offSite(res.headers.location), res.headers.location);
+        assert.ok(!/jsessionid/i.test(res.headers.location), res.headers.location);
+        assert.equal(new URL(res.headers.location, "https://gate.example/public/a").host, "gate.example");
+      },
+      origin: { path: "/public/redirect-relative", identity: null },
+    },
+  },
+  {
+    name: "an absolute Location keeps its host and loses the empty segment",
+    source: "red-team pass, issue 9 item 2; CWE-598",
+    send: { method: "GET", path: "/public/redirect-absolute" },
+    expect: {
+      status: 302,
+      location: "http://gate.example/evil.example/",
+      origin: { path: "/public/redirect-absolute", identity: null },
+    },
+  },
+  {
+    name: "Content-Location is scrubbed and normalised like Location",
+    source: "red-team pass, issue 9 item 2; RFC 9110 section 8.7 (Content-Location); CWE-598",
+    send: { method: "GET", path: "/public/content-location" },
+    expect: {
+      status: 200,
+      response: (res) => assert.equal(res.headers["content-location"], "/evil.example/"),
+      origin: { path: "/public/content-location", identity: null },
+    },
+  },
+  {
+    name: "Refresh: 0; URL='/;jsessionid=x/evil.example/' is scrubbed and normalised",
+    source: "red-team pass, issue 9 item 2; HTML Living Standard, shared declarative refresh steps",
+    send: { method: "GET", path: "/public/refresh" },
+    expect: {
+      status: 200,
+      response: (res) => assert.equal(res.headers.refresh, "0; URL='/evil.example/'"),
+      origin: { path: "/public/refresh", identity: null },
+    },
+  },
+  {
+    name: "Refresh without quotes loses its session parameters",
+    source: "red-team pass, issue 9 item 2; CWE-598",
+    send: { method: "GET", path: "/public/refresh-bare" },
+    expect: {
+      status: 200,
+      response: (res) => assert.equal(res.headers.refresh, "5;url=/public/next?x=1"),
+      origin: { path: "/public/refresh-bare", identity: null },
     },
   },
   // ------------------------------------------------ identity header smuggling
@@ -486,12 +676,59 @@ const CASES = [
     expect: { status: 401, reason: "invalid", response: (res) => assert.ok(setCookieNames(res).includes(COOKIE), "cleared"), origin: null },
   },
   {
-    name: "two Cookie header lines, joined by the runtime with a comma",
-    source: "RFC 6265 section 5.4 (one Cookie header); found by this suite",
-    send: { via: "socket", lines: (ctx) => ["GET /public/two-lines HTTP/1.1", "Cookie: theme=dark", `Cookie: ${COOKIE}=${ctx.cookie}`] },
+    name: "a session cookie on a second Cookie line is not read (the runtime joins lines with a comma)",
+    source: "red-team pass, issue 9 item 1; RFC 6265 section 5.4 (one Cookie header); RFC 9113 section 8.2.3",
+    send: { via: "socket", lines: (ctx) => ["GET /public/two-lines HTTP/1.1", "Cookie: theme=dark", `Cookie: ${COOKIE}=${ctx.other}`] },
     expect: {
       status: 200,
-      origin: { path: "/public/two-lines", identity: "alice", check: (r) => assert.equal(r.headers.cookie, "theme=dark") },
+      response: (res) => assert.deepEqual(setCookieNames(res), [], "nothing cleared"),
+      origin: { path: "/public/two-lines", identity: null, check: (r) => assert.equal(r.headers.cookie, undefined) },
+    },
+  },
+  {
+    name: "a session cookie tossed after a comma is not a session",
+    source: "red-team pass, issue 9 item 1; GitHub, Yummy cookies across domains (2013); PortSwigger, Cookie Chaos (2025)",
+    send: { method: "GET", path: "/private/comma-tossed", headers: (ctx) => ({ cookie: `theme=dark,${COOKIE}=${ctx.other}` }) },
+    expect: { status: 401, reason: "missing", response: (res) => assert.deepEqual(setCookieNames(res), []), origin: null },
+  },
+  {
+    name: "a comma-tossed session cookie beside the victim's own neither wins nor clears it",
+    source: "red-team pass, issue 9 item 1 (login CSRF and lock-out loop past __Host-)",
+    send: { method: "GET", path: "/private/comma-victim", headers: (ctx) => ({ cookie: `theme=dark,${COOKIE}=${ctx.other}; ${COOKIE}=${ctx.cookie}` }) },
+    expect: {
+      status: 200,
+      response: (res) => assert.ok(!setCookieNames(res).includes(COOKIE), "the victim's cookie is not cleared"),
+      origin: { path: "/private/comma-victim", identity: "alice", check: (r) => assert.equal(r.headers.cookie, undefined) },
+    },
+  },
+  {
+    name: "a session cookie inside a quoted value, with spaces, beside the victim's",
+    source: "red-team pass, issue 9 item 1; RFC 6265 section 4.1.1 (DQUOTE); PortSwigger, cookie sandwich (2025)",
+    send: { method: "GET", path: "/private/quoted-tossed", headers: (ctx) => ({ cookie: `a=1; theme="dark, ${COOKIE}=${ctx.other}"; ${COOKIE}=${ctx.cookie}; b=2` }) },
+    expect: {
+      status: 200,
+      response: (res) => assert.ok(!setCookieNames(res).includes(COOKIE), "the victim's cookie is not cleared"),
+      origin: { path: "/private/quoted-tossed", identity: "alice", check: (r) => assert.equal(r.headers.cookie, "a=1; b=2") },
+    },
+  },
+  {
+    name: "a tossed session cookie never reaches a comma-splitting origin",
+    source: "red-team pass, issue 9 item 1; RFC 2965 (comma-separated cookies, still read by lenient parsers)",
+    send: { method: "GET", path: "/public/comma-origin", headers: (ctx) => ({ cookie: `a=1; theme=dark,\t__HOST-SESSION =${ctx.other}; b=2` }) },
+    expect: { status: 200, origin: { path: "/public/comma-origin", identity: null, check: (r) => assert.equal(r.headers.cookie, "a=1; b=2") } },
+  },
+  {
+    name: "an origin Set-Cookie that plants a session cookie inside another cookie is dropped",
+    source: "red-team pass, issue 9 item 1; PortSwigger, Cookie Chaos: bypassing __Host and __Secure cookie prefixes (2025)",
+    send: { method: "GET", path: "/public/plant-session" },
+    expect: {
+      status: 200,
+      response: (res) => {
+        const cookies = [].concat(res.headers["set-cookie"] ?? []);
+        assert.deepEqual(cookies.filter((c) => /__host-session/i.test(c)), [], "no planted session cookie");
+        assert.ok(cookies.some((c) => c.startsWith("kept=1")), "other cookies pass");
+      },
+      origin: { path: "/public/plant-session", identity: null },
     },
   },
   {
@@ -661,6 +898,96 @@ const CASES = [
     send: { via: "socket", lines: (ctx) => ["patch /private/admin HTTP/1.1", `Cookie: ${COOKIE}=${ctx.cookie}`, "Content-Length: 0"] },
     expect: { status: 501, origin: null },
   },
+  // ------------------------------------------------ the origin's handshake
+  // Each case that can revoke uses its own fresh session (ctx.fresh), minted
+  // by `prepare`; `after` checks what the gate did once the response is in.
+  {
+    name: "origin header injection with a bare CR: Location: /next\\rX-Session-Login: admin",
+    source: "red-team pass, issue 9 item 6 (workerd splits origin response headers on a bare CR); CWE-113 HTTP response splitting",
+    send: { via: "raw", method: "GET", path: "/public/reflect?mode=cr", headers: () => ({}) },
+    expect: {
+      status: 302,
+      response: (res) => assertNoSession(res),
+      origin: { path: "/public/reflect?mode=cr", identity: null },
+      after: (ctx) => handshakeError(ctx, /unauthenticated: x-session-handshake is missing/),
+    },
+  },
+  {
+    name: "origin header injection with a bare LF, with the admin role",
+    source: "red-team pass, issue 9 item 6; CWE-113 HTTP response splitting",
+    send: { via: "raw", method: "GET", path: "/public/reflect?mode=lf", headers: () => ({}) },
+    expect: { status: 302, response: (res) => assertNoSession(res), origin: { path: "/public/reflect?mode=lf", identity: null } },
+  },
+  {
+    name: "origin header injection over the victim's session ends it instead of switching it",
+    source: "red-team pass, issue 9 items 4 and 6",
+    prepare: fresh,
+    send: { via: "raw", method: "GET", path: "/private/reflect?mode=cr", headers: (ctx) => ({ cookie: `${COOKIE}=${ctx.fresh}` }) },
+    expect: {
+      status: 302,
+      response: (res) => assertCleared(res),
+      origin: { path: "/private/reflect?mode=cr", identity: "alice" },
+      after: (ctx) => assertRevoked(ctx, ctx.fresh),
+    },
+  },
+  {
+    name: "two X-Session-Revoke-User lines (dave, erin): no user \"dave, erin\" revoked, 502, session ended",
+    source: "red-team pass, issue 9 items 3 and 4 (repeated header lines joined with \", \")",
+    prepare: async (ctx) => {
+      await fresh(ctx);
+      ctx.daveErin = await ctx.gate.mint({ sub: "dave, erin" });
+      ctx.dave = await ctx.gate.mint({ sub: "dave" });
+    },
+    send: { via: "raw", method: "GET", path: "/private/hs/revoke-two", headers: (ctx) => ({ cookie: `${COOKIE}=${ctx.fresh}` }) },
+    expect: {
+      status: 502,
+      response: (res) => {
+        assertCleared(res);
+        assert.ok(!res.body.includes("origin body"), "the origin's body is not passed");
+        assert.equal(res.headers["x-origin-body"], undefined, "the origin's headers are not passed");
+      },
+      origin: { path: "/private/hs/revoke-two", identity: "alice" },
+      after: async (ctx) => {
+        await assertRevoked(ctx, ctx.fresh);
+        for (const cookie of [ctx.daveErin, ctx.dave]) {
+          const res = await ctx.gate.raw("/private/still-alive", { headers: { cookie: `${COOKIE}=${cookie}` } });
+          assert.equal(res.status, 200, "no user revocation was written for a joined value");
+        }
+        await handshakeError(ctx, /malformed: x-session-revoke-user/, /502/);
+      },
+    },
+  },
+  {
+    name: "two X-Session-Login lines (alice, bob) start no session",
+    source: "red-team pass, issue 9 item 3",
+    send: { via: "raw", method: "GET", path: "/public/hs/login-two", headers: () => ({}) },
+    expect: {
+      status: 200,
+      response: (res) => assertNoSession(res),
+      origin: { path: "/public/hs/login-two", identity: null },
+      after: (ctx) => handshakeError(ctx, /malformed: x-session-login/),
+    },
+  },
+  {
+    name: "two X-Session-Logout: 1 lines still end the session",
+    source: "red-team pass, issue 9 items 3 and 4",
+    prepare: fresh,
+    send: { via: "raw", method: "GET", path: "/private/hs/logout-two", headers: (ctx) => ({ cookie: `${COOKIE}=${ctx.fresh}` }) },
+    expect: { status: 200, response: (res) => assertCleared(res), origin: { path: "/private/hs/logout-two", identity: "alice" }, after: (ctx) => assertRevoked(ctx, ctx.fresh) },
+  },
+  {
+    name: "X-Session-Logout beside a malformed X-Session-Roles still ends the session",
+    source: "red-team pass, issue 9 item 4",
+    prepare: fresh,
+    send: { via: "raw", method: "GET", path: "/private/hs/logout-bad-roles", headers: (ctx) => ({ cookie: `${COOKIE}=${ctx.fresh}` }) },
+    expect: { status: 200, response: (res) => assertCleared(res), origin: { path: "/private/hs/logout-bad-roles", identity: "alice" }, after: (ctx) => assertRevoked(ctx, ctx.fresh) },
+  },
+  {
+    name: "X-Session-Login: adm%69n is not admin",
+    source: "red-team pass, issue 9 item 3 (one canonical spelling per sub)",
+    send: { via: "raw", method: "GET", path: "/public/hs/login-encoded-literal", headers: () => ({}) },
+    expect: { status: 200, response: (res) => assertNoSession(res), origin: { path: "/public/hs/login-encoded-literal", identity: null } },
+  },
   // ------------------------------------------------ WebSocket
   {
     name: "WebSocket upgrade without a session",
@@ -702,6 +1029,43 @@ function wsLines(path) {
   ];
 }
 
+/** A fresh session for alice, for a case that may end it. */
+async function fresh(ctx) {
+  ctx.fresh = await ctx.gate.mint({ sub: "alice" });
+}
+
+function sessionCookies(res) {
+  return [].concat(res.headers["set-cookie"] ?? []).filter((c) => c.startsWith(`${COOKIE}=`));
+}
+
+function assertNoSession(res) {
+  assert.deepEqual(sessionCookies(res).filter((c) => !c.startsWith(`${COOKIE}=;`)), [], "no session is started");
+  for (const h of ["x-session-login", "x-session-roles", "x-session-handshake"]) assert.equal(res.headers[h], undefined, `${h} never reaches the client`);
+}
+
+function assertCleared(res) {
+  const cookies = sessionCookies(res);
+  assert.equal(cookies.length, 1, `one session cookie: ${cookies}`);
+  assert.match(cookies[0], new RegExp(`^${COOKIE}=;.*Max-Age=0`), "the session cookie is cleared");
+}
+
+async function assertRevoked(ctx, cookie) {
+  const res = await ctx.gate.raw("/private/after", { headers: { cookie: `${COOKIE}=${cookie}` } });
+  assert.equal(res.status, 401, "the presented session is revoked");
+  assert.equal(JSON.parse(res.body).reason, "revoked");
+}
+
+/** The case's log line is a handshake_error whose reason (and action) match. */
+async function handshakeError(ctx, reason, action = /./) {
+  const line = await ctx.gate.waitForLog((l) => {
+    const r = JSON.parse(l);
+    return r.event === "handshake_error" && reason.test(r.reason) && action.test(r.action) && !ctx.seenLogs.has(l);
+  });
+  assert.ok(line, `a handshake_error log line matching ${reason}`);
+  ctx.seenLogs.add(line);
+  for (const value of ["dave, erin", "alice, bob", "adm%69n", "root!"]) assert.ok(!line.includes(value), `the header value is not logged: ${line}`);
+}
+
 function setCookieNames(res) {
   const list = [].concat(res.headers["set-cookie"] ?? []);
   return list.map((c) => c.split("=")[0]);
@@ -728,7 +1092,7 @@ function assertClean(record, expected, ctx) {
   for (const name of names) {
     const folded = fold(name);
     if (folded.startsWith("x-session-")) {
-      assert.ok(GATE_IDENTITY.has(name.toLowerCase()), `client header ${name} reached the origin`);
+      assert.ok(GATE_IDENTITY.has(name.toLowerCase()) || GATE_ALWAYS.has(name.toLowerCase()), `client header ${name} reached the origin`);
       assert.equal(names.filter((n) => n.toLowerCase() === name.toLowerCase()).length, 1, `${name} more than once`);
     }
     assert.ok(!PROXY_IDENTITY.includes(folded), `proxy identity header ${name} reached the origin`);
@@ -744,7 +1108,7 @@ function assertClean(record, expected, ctx) {
     assert.equal(record.headers["x-session-user"], expected.identity);
     assert.match(record.headers["x-session-id"], /^[0-9a-f]{32}$/);
   } else {
-    assert.ok(!names.some((n) => fold(n).startsWith("x-session-")), "identity headers without a session");
+    assert.ok(!names.some((n) => fold(n).startsWith("x-session-") && !GATE_ALWAYS.has(n.toLowerCase())), "identity headers without a session");
   }
 }
 
@@ -753,11 +1117,15 @@ describe("the attack suite", () => {
 
   before(async () => {
     ctx.origin = await startOrigin(respond, { upgrade: true });
-    ctx.gate = await startGate({
-      name: "attacks",
-      vars: { ORIGIN_URL: ctx.origin.url, PUBLIC_PATHS: "/public/*", REVOCATION_CACHE: "0" },
-      secrets: { SESSION_KEYS: await keygen("main") },
-    });
+    const vars = { ORIGIN_URL: ctx.origin.url, PUBLIC_PATHS: "/public/*", REVOCATION_CACHE: "0" };
+    const secrets = { SESSION_KEYS: await keygen("main"), ORIGIN_SECRET: SECRET };
+    // The default gate, and one with the opt-in CONFUSABLE_PATHS=refuse
+    // (issue 9 item 12) for the cases marked `gate: "refuse"`.
+    [ctx.gate, ctx.refuse] = await Promise.all([
+      startGate({ name: "attacks", vars, secrets }),
+      startGate({ name: "attacks-refuse", vars: { ...vars, CONFUSABLE_PATHS: "refuse" }, secrets }),
+    ]);
+    ctx.seenLogs = new Set();
     ctx.host = new URL(ctx.gate.url).host;
     ctx.cookie = await ctx.gate.mint({ sub: "alice" });
     ctx.other = await ctx.gate.mint({ sub: "mallory" });
@@ -766,6 +1134,7 @@ describe("the attack suite", () => {
 
   after(async () => {
     await ctx.gate?.stop();
+    await ctx.refuse?.stop();
     await ctx.origin?.close();
   });
 
@@ -776,14 +1145,22 @@ describe("the attack suite", () => {
 
   for (const c of CASES) {
     it(`${c.name} [${c.source}]`, async () => {
+      await c.prepare?.(ctx);
       const before = ctx.origin.requests.length;
-      const res = await send(ctx, c.send);
+      const gate = c.gate === "refuse" ? ctx.refuse : ctx.gate;
+      const mark = gate.logs.length;
+      const res = await send({ ...ctx, gate, host: new URL(gate.url).host }, c.send);
       const seen = ctx.origin.requests.slice(before);
       const { expect } = c;
       assert.equal(res.status, expect.status, `status (body: ${String(res.body).slice(0, 200)})`);
       if (expect.location !== undefined) assert.equal(res.headers.location, expect.location);
       if (expect.reason !== undefined) assert.deepEqual(JSON.parse(res.body), { error: "unauthenticated", reason: expect.reason });
       expect.response?.(res, ctx);
+      if (expect.log) {
+        // A refusal names the rule that refused it in its log line.
+        const line = await gate.waitForLog((l, i) => i >= mark && JSON.parse(l).event === expect.log && /CONFUSABLE_PATHS/.test(l));
+        assert.ok(line, `a ${expect.log} log line naming CONFUSABLE_PATHS`);
+      }
       if (expect.origin === null) {
         assert.deepEqual(seen.map((r) => `${r.method} ${r.url}`), [], "the origin saw nothing");
       } else {
@@ -792,6 +1169,7 @@ describe("the attack suite", () => {
         assertClean(seen[0], expect.origin, ctx);
         expect.origin.check?.(seen[0], ctx);
       }
+      await expect.after?.(ctx, res);
     });
   }
 });

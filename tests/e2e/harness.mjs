@@ -56,7 +56,8 @@ export async function freePort() {
 
 /**
  * A loopback origin that records every request. `respond(req, body)` may
- * return {status, headers, body} to override the default JSON echo. With
+ * return {status, headers, body} to override the default JSON echo, or
+ * {raw} to write that response byte for byte on the socket. With
  * `{ upgrade: true }` it also completes WebSocket handshakes (recorded with
  * `upgrade: true`; `respond` may add response headers to the 101).
  */
@@ -70,6 +71,12 @@ export async function startOrigin(respond, { upgrade = false } = {}) {
       const record = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body };
       requests.push(record);
       const custom = respond ? respond(record) : undefined;
+      if (custom?.raw !== undefined) {
+        // Bytes exactly as given (Node refuses bare CR or LF in header
+        // values; a hand-written or reflecting origin does not).
+        req.socket.end(Buffer.from(custom.raw, "latin1"));
+        return;
+      }
       if (custom?.stream) {
         // A streamed body: `stream(res)` writes and ends it when it likes.
         res.writeHead(custom.status ?? 200, custom.headers ?? {});

@@ -4,11 +4,12 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import os from "node:os";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import path from "node:path";
 import { startGate, startOrigin, keygen, setCookies, ROOT } from "./harness.mjs";
 import { verifyAssertion } from "../../docs/examples/verify_assertion.mjs";
+import { signHandshake, encodeSub } from "../../docs/examples/sign_handshake.mjs";
 
 const run = promisify(execFile);
 const COOKIE = "__Host-session";
@@ -17,15 +18,47 @@ const HANDSHAKE = ["x-session-login", "x-session-roles", "x-session-logout", "x-
 
 const decode = (cookie) => JSON.parse(Buffer.from(cookie.split(".")[2], "base64url").toString("utf8"));
 
-/** The test origin: the path says which handshake to answer with. */
+/**
+ * Signs the handshake in `headers` as `how` says: with the Node helper
+ * (default), the Python one (`py`), not at all (`none`), with another secret
+ * (`wrong`), over other lines (`other-lines`), or for another request's
+ * nonce (`replay`).
+ */
+function sign(headers, nonce, how) {
+  if (!nonce || how === "none") return headers;
+  const lines = Object.entries(headers).filter(([n]) => HANDSHAKE.includes(n.toLowerCase()));
+  if (lines.length === 0) return headers;
+  let tag;
+  if (how === "py") {
+    const args = [path.join(ROOT, "docs/examples/sign_handshake.py"), nonce, ...lines.map(([n, v]) => `${n}:${v}`)];
+    tag = execFileSync("python3", args, { env: { ...process.env, ORIGIN_SECRET: SECRET } }).toString().trim();
+  } else if (how === "wrong") {
+    tag = signHandshake(lines, { secret: "another-secret-another-secret-another-secret", nonce });
+  } else if (how === "other-lines") {
+    tag = signHandshake([["X-Session-Login", "alice"]], { secret: SECRET, nonce });
+  } else if (how === "replay") {
+    tag = signHandshake(lines, { secret: SECRET, nonce: "AAAAAAAAAAAAAAAAAAAAAA" });
+  } else {
+    tag = signHandshake(lines, { secret: SECRET, nonce });
+  }
+  return { ...headers, "X-Session-Handshake": tag };
+}
+
+/** The test origin: the path says which handshake to answer with; `?sig=` how to sign it. */
 function respond(req) {
+  const answer = handshakeFor(req);
+  if (answer?.headers) answer.headers = sign(answer.headers, req.headers["x-session-nonce"], new URL(req.url, "http://origin.invalid").searchParams.get("sig"));
+  return answer;
+}
+
+function handshakeFor(req) {
   const url = new URL(req.url, "http://origin.invalid");
   const q = url.searchParams;
   const headers = { "content-type": "text/plain" };
   switch (url.pathname) {
     case "/login":
       if (req.method !== "POST") return { status: 200, body: "login form" };
-      headers["X-Session-Login"] = q.get("user");
+      headers["X-Session-Login"] = encodeSub(q.get("user"));
       if (q.get("roles")) headers["X-Session-Roles"] = q.get("roles");
       headers["Set-Cookie"] = ["theme=dark; Path=/", `${COOKIE}=origin-forged; Path=/`];
       return { status: 303, headers: { ...headers, Location: "/app?sid=leak" } };
@@ -159,13 +192,52 @@ describe("the origin handshake", () => {
     assert.equal((await get("/app/x", admin.cookie.value)).status, 200);
   });
 
-  it("a malformed handshake is ignored and logged, never half-applied", async () => {
+  it("a malformed Login over a live session is never half-applied: the session ends, the log says why", async () => {
     const { cookie } = await login("heidi");
     const r = await get("/app/bad-handshake", cookie.value);
     assert.equal(r.status, 200);
-    assert.equal(r.cookie, undefined);
+    assert.equal(r.cookie.value, "", "the presented session's cookie is cleared");
     assertHandshakeHidden(r.res);
-    assert.ok(await gate.waitForLog((l) => l.includes("ignored: x-session-login")));
+    const line = await gate.waitForLog((l) => l.includes('"event":"handshake_error"') && l.includes("malformed: x-session-login"));
+    assert.ok(line, "a handshake_error log line");
+    assert.match(JSON.parse(line).action, /revoked the presented session/);
+    assert.equal(JSON.parse((await get("/app/x", cookie.value)).body).reason, "revoked");
+  });
+
+  it("every forwarded request carries a fresh X-Session-Nonce", async () => {
+    // The login page is public: anonymous requests are forwarded too.
+    await get("/login?probe=1");
+    await get("/login?probe=2");
+    const [a] = origin.seen("/login?probe=1");
+    const [b] = origin.seen("/login?probe=2");
+    for (const r of [a, b]) assert.match(r.headers["x-session-nonce"], /^[A-Za-z0-9_-]{22}$/);
+    assert.notEqual(a.headers["x-session-nonce"], b.headers["x-session-nonce"]);
+    await get("/login?probe=3", undefined, { headers: { "X-Session-Nonce": "client-chosen-client-ch" } });
+    assert.notEqual(origin.seen("/login?probe=3")[0].headers["x-session-nonce"], "client-chosen-client-ch");
+  });
+
+  it("a handshake signed with the Python helper is honoured", async () => {
+    const r = await get(`/login?user=peggy&sig=py`, undefined, { method: "POST" });
+    assert.equal(r.status, 303);
+    assert.equal(decode(r.cookie.value).sub, "peggy");
+    assertHandshakeHidden(r.res);
+    assert.equal(r.res.headers.get("x-session-handshake"), null);
+  });
+
+  it("an unsigned, wrongly signed, re-targeted or replayed handshake starts no session", async () => {
+    for (const how of ["none", "wrong", "other-lines", "replay"]) {
+      const r = await get(`/login?user=admin&roles=admin&sig=${how}`, undefined, { method: "POST" });
+      assert.equal(r.status, 303, how);
+      assert.equal(r.cookie, undefined, `${how}: no session`);
+      assertHandshakeHidden(r.res);
+      const reason = how === "none" ? "unauthenticated: x-session-handshake is missing" : "unauthenticated: x-session-handshake does not verify";
+      assert.ok(await gate.waitForLog((l) => l.includes('"event":"handshake_error"') && l.includes(reason)), how);
+    }
+    // Unsigned over a live session: the session ends rather than switching.
+    const { cookie } = await login("rupert");
+    const r = await get("/app/logout?sig=none", cookie.value);
+    assert.equal(r.cookie.value, "");
+    assert.equal(JSON.parse((await get("/app/x", cookie.value)).body).reason, "revoked");
   });
 
   it("roles set at login reach the origin and cannot be spoofed by the client", async () => {
@@ -189,6 +261,7 @@ describe("the origin handshake", () => {
     assert.equal(detail.status, "ok");
     assert.equal(detail.version, "0.1.0");
     assert.equal(detail.keys, 1);
+    assert.equal(detail.handshake, "authenticated", "ORIGIN_SECRET is set: handshakes must be signed");
     assert.ok(!signedIn.body.includes("k1:"));
     const anon = await get("/.session-gate/me");
     assert.equal(anon.status, 401);
@@ -267,10 +340,10 @@ describe("the origin handshake", () => {
 });
 
 describe("docs/origin.md", () => {
-  it("shows the two verifiers exactly as the suite runs them", async () => {
+  it("shows the verifiers and signers exactly as the suite runs them", async () => {
     const fs = await import("node:fs");
     const doc = fs.readFileSync(path.join(ROOT, "docs/origin.md"), "utf8");
-    for (const file of ["verify_assertion.mjs", "verify_assertion.py"]) {
+    for (const file of ["verify_assertion.mjs", "verify_assertion.py", "sign_handshake.mjs", "sign_handshake.py"]) {
       const code = fs.readFileSync(path.join(ROOT, "docs/examples", file), "utf8").trimEnd();
       assert.ok(doc.includes(code), `docs/origin.md holds docs/examples/${file} verbatim`);
     }
@@ -312,6 +385,27 @@ describe("key rotation", () => {
     assert.equal(r2.status, 200);
     await r2.arrayBuffer();
     assert.ok(setCookies(r2)[COOKIE].value.startsWith("v1.old."));
+  });
+
+  it("without ORIGIN_SECRET, or with HANDSHAKE_AUTH=off, plain handshakes start sessions", async () => {
+    const plainOrigin = await startOrigin((req) => req.url.startsWith("/login") && req.method === "POST"
+      ? { status: 303, headers: { Location: "/", "X-Session-Login": "sybil" } }
+      : undefined);
+    try {
+      const [noSecret, off] = await Promise.all([
+        startGate({ name: "plain-nosecret", vars: { ORIGIN_URL: plainOrigin.url }, secrets: { SESSION_KEYS: newKey } }),
+        startGate({ name: "plain-off", vars: { ORIGIN_URL: plainOrigin.url, HANDSHAKE_AUTH: "off" }, secrets: { SESSION_KEYS: newKey, ORIGIN_SECRET: SECRET } }),
+      ]);
+      gates.push(noSecret, off);
+      for (const g of [noSecret, off]) {
+        const res = await g.fetch("/login", { method: "POST" });
+        await res.arrayBuffer();
+        assert.equal(res.status, 303);
+        assert.equal(decode(setCookies(res)[COOKIE].value).sub, "sybil");
+      }
+    } finally {
+      await plainOrigin.close();
+    }
   });
 
   it("a key taken out of SESSION_KEYS kills its cookies", async () => {
