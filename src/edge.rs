@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use crate::edits::HeaderEdits;
 use crate::gate::Gate;
 use crate::log::LogRecord;
-use crate::revocation::{Lookup, LookupFailed, RevocationCache};
+use crate::revocation::{self, Lookup, LookupFailed, RevocationCache};
 use crate::settings::{self, Settings};
 use crate::verdict::{
     Ended, Evaluation, Forward, KvWrite, Reply, RequestParts, RevocationLookups, Verdict, Watch,
@@ -95,12 +95,15 @@ impl Kv {
     }
 
     /// `get(key, {cacheTtl, type: "text"})`: the value, `None` when absent.
+    /// Called with `Reflect.apply`, and its result passed through
+    /// `Promise.resolve`: on a binding reached over JavaScript RPC (a service
+    /// binding standing in for KV) every property, `call` included, is a
+    /// remote method, and a call returns a thenable that is not a `Promise`.
+    /// Both are harmless for a real KV binding.
     async fn get(&self, key: &str) -> Result<Option<String>, JsValue> {
-        let promise: js_sys::Promise = self
-            .get
-            .call2(&self.binding, &JsValue::from_str(key), &self.get_options)?
-            .dyn_into()?;
-        let value = JsFuture::from(promise).await?;
+        let args = js_sys::Array::of2(&JsValue::from_str(key), &self.get_options);
+        let result = js_sys::Reflect::apply(&self.get, &self.binding, &args)?;
+        let value = JsFuture::from(js_sys::Promise::resolve(&result)).await?;
         if value.is_null() || value.is_undefined() {
             return Ok(None);
         }
@@ -114,16 +117,11 @@ impl Kv {
             let ttl = JsValue::from_f64(ttl as f64);
             js_sys::Reflect::set(&options, &JsValue::from_str("expirationTtl"), &ttl)?;
         }
-        let promise: js_sys::Promise = self
-            .put
-            .call3(
-                &self.binding,
-                &JsValue::from_str(key),
-                &JsValue::from_str(value),
-                &options,
-            )?
-            .dyn_into()?;
-        JsFuture::from(promise).await.map(|_| ())
+        let args = js_sys::Array::of3(&JsValue::from_str(key), &JsValue::from_str(value), &options);
+        let result = js_sys::Reflect::apply(&self.put, &self.binding, &args)?;
+        JsFuture::from(js_sys::Promise::resolve(&result))
+            .await
+            .map(|_| ())
     }
 }
 
@@ -230,17 +228,46 @@ async fn read_key(kv: &Kv, key: &str, now: u64, ttl_ms: u64) -> Lookup {
     Ok(value)
 }
 
-async fn write_key(kv: &Kv, write: &KvWrite, now: u64) -> bool {
-    let ok = kv
-        .put(&write.key, &write.value, write.ttl_secs)
-        .await
-        .is_ok();
-    // Enforce at once in this isolate, whatever KV's propagation delay.
-    CACHE.with(|c| {
-        c.borrow_mut()
-            .put(&write.key, Some(write.value.clone()), now)
+/// Resolves after `ms` milliseconds (`setTimeout`).
+async fn sleep(ms: u64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(
+            &resolve,
+            i32::try_from(ms).unwrap_or(i32::MAX),
+        );
     });
-    ok
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Pins the revocation in this isolate, then writes it to KV with the
+/// core's retry schedule. Whether it was recorded in KV.
+async fn write_key(kv: &Kv, write: &KvWrite, now: u64) -> bool {
+    // Enforced at once and until the revoked sessions die, in this isolate,
+    // whatever KV does.
+    CACHE.with(|c| c.borrow_mut().pin(write, now));
+    for attempt in 0..revocation::WRITE_ATTEMPTS {
+        if attempt > 0 {
+            sleep(revocation::WRITE_RETRY_DELAYS_MS[attempt as usize - 1]).await;
+        }
+        if kv
+            .put(&write.key, &write.value, write.ttl_secs)
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Performs every write, in order; `written[i]` for `writes[i]`.
+async fn write_all(kv: &Kv, writes: &[KvWrite], now: u64) -> Vec<bool> {
+    let mut written = Vec::with_capacity(writes.len());
+    for write in writes {
+        written.push(write_key(kv, write, now).await);
+    }
+    written
 }
 
 /// A clone of the runtime's `headers` with the core's edits applied: every
@@ -447,12 +474,30 @@ async fn watch_connection(
             return;
         }
         let now = worker::Date::now().as_millis();
-        let user = read_fresh(&kv, &watch.user_key, now).await;
-        let sid = read_fresh(&kv, &watch.sid_key, now).await;
+        // A revocation this isolate wrote (or tried to write) wins over any
+        // read, as for HTTP requests.
+        let pinned = || {
+            CACHE.with(|c| {
+                c.borrow().pinned(
+                    &watch.user_key,
+                    &watch.sid_key,
+                    watch.session.claims.iat,
+                    now,
+                )
+            })
+        };
+        let lookups = match pinned() {
+            Some(lookups) => lookups,
+            None => {
+                let user = read_fresh(&kv, &watch.user_key, now).await;
+                let sid = read_fresh(&kv, &watch.sid_key, now).await;
+                pinned().unwrap_or(RevocationLookups { user, sid })
+            }
+        };
         if conn.is_done() {
             return;
         }
-        if let Err(ended) = gate.still_live(&watch, RevocationLookups { user, sid }, now) {
+        if let Err(ended) = gate.still_live(&watch, lookups, now) {
             conn.end(ended);
             log.event = "connection_closed";
             log.reason = Some(ended.reason().into());
@@ -490,10 +535,14 @@ async fn apply_forward(
     };
     let watch = gate.watch(&fwd.context, &origin_headers, upgraded);
     plan.annotate(&mut fwd.log);
-    for write in &plan.kv_writes {
-        if !write_key(kv, write, now).await {
-            fwd.log.reason = Some("kv_write_failed".into());
+    let written = write_all(kv, &plan.kv_writes, now).await;
+    // A revocation that could not be recorded: the core's 503 replaces the
+    // origin's response, whose body is dropped.
+    if let Some(reply) = gate.settle_response(&plan, &fwd.log, &written) {
+        if let Some(body) = upstream.body() {
+            let _ = body.cancel();
         }
+        return Ok((reply_or_500(&reply)?, reply.log));
     }
     // A handshake the gate could not honour and must not pass quietly: the
     // core's answer replaces the origin's response, whose body is dropped.
@@ -615,20 +664,29 @@ async fn handle(
     let verdict = match gate.evaluate(&parts, now) {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(pending) => {
-            let user = read_key(&kv, &pending.user_key, now, ttl_ms).await;
-            let sid = read_key(&kv, &pending.sid_key, now, ttl_ms).await;
-            gate.resolve(*pending, RevocationLookups { user, sid }, now)
+            let pinned = || {
+                CACHE.with(|c| {
+                    let c = c.borrow();
+                    c.pinned(&pending.user_key, &pending.sid_key, pending.issued_at, now)
+                })
+            };
+            let lookups = match pinned() {
+                Some(lookups) => lookups,
+                None => {
+                    let user = read_key(&kv, &pending.user_key, now, ttl_ms).await;
+                    let sid = read_key(&kv, &pending.sid_key, now, ttl_ms).await;
+                    // A revocation pinned while the reads were in flight wins.
+                    pinned().unwrap_or(RevocationLookups { user, sid })
+                }
+            };
+            gate.resolve(*pending, lookups, now)
         }
     };
     match verdict {
         Verdict::Reply(reply) => {
-            let mut log = reply.log.clone();
-            for write in &reply.kv_writes {
-                if !write_key(&kv, write, now).await {
-                    log.reason = Some("kv_write_failed".into());
-                }
-            }
-            Ok((reply_or_500(&reply)?, log))
+            let written = write_all(&kv, &reply.kv_writes, now).await;
+            let reply = gate.settle_reply(*reply, &written);
+            Ok((reply_or_500(&reply)?, reply.log))
         }
         Verdict::Forward(fwd) => apply_forward(&gate, &kv, request, *fwd, now).await,
     }

@@ -234,6 +234,53 @@ impl Gate {
         reply
     }
 
+    /// The final answer to a gate endpoint's reply once its KV writes were
+    /// tried: `written[i]` says whether `reply.kv_writes[i]` was recorded
+    /// (after every attempt). When all were, the reply stands; otherwise the
+    /// revocation is not recorded and the client must learn it: see
+    /// [`revocation_unrecorded`](Self::revocation_unrecorded).
+    pub fn settle_reply(&self, reply: Reply, written: &[bool]) -> Reply {
+        if all_written(&reply.kv_writes, written) {
+            return reply;
+        }
+        self.revocation_unrecorded(reply.log)
+    }
+
+    /// The final answer to a forwarded request once the handshake's KV
+    /// writes were tried (`written[i]` for `plan.kv_writes[i]`): `None` when
+    /// every write was recorded (send the origin's response as `plan` says),
+    /// else the reply that replaces the origin's response, logged from `log`
+    /// (the forward's log line, action filled in). See
+    /// [`revocation_unrecorded`](Self::revocation_unrecorded).
+    pub fn settle_response(
+        &self,
+        plan: &ResponsePlan,
+        log: &LogRecord,
+        written: &[bool],
+    ) -> Option<Reply> {
+        (!all_written(&plan.kv_writes, written)).then(|| self.revocation_unrecorded(log.clone()))
+    }
+
+    /// The answer when a revocation could not be recorded in KV after every
+    /// attempt: `503` with a plain generic body, `Cache-Control: no-store`,
+    /// `Retry-After`, and the session cookie cleared; never a new session
+    /// cookie and never the origin's response. The log line is the error
+    /// `kv_write_failed`. The isolate still enforces the revocation (it was
+    /// pinned), but other locations cannot know of it, so the client (and
+    /// through it the user or the origin's operator) is told it did not
+    /// happen.
+    fn revocation_unrecorded(&self, mut log: LogRecord) -> Reply {
+        log.event = "kv_write_failed";
+        log.status = 503;
+        let mut reply = text_reply(503, "Service Unavailable\n", log);
+        reply.headers.push(("retry-after".into(), "5".into()));
+        reply.headers.push((
+            "set-cookie".into(),
+            clear_cookie(&self.settings.cookie_name),
+        ));
+        reply
+    }
+
     /// First step: everything that needs no KV read.
     pub fn evaluate(&self, parts: &RequestParts<'_>, now: u64) -> Evaluation {
         let Some((origin, host, raw_path, raw_query)) = split_url(parts.url) else {
@@ -318,6 +365,7 @@ impl Gate {
                 Evaluation::NeedsRevocation(Box::new(PendingRevocation {
                     user_key: revocation::user_key(&claims.sub),
                     sid_key: revocation::sid_key(claims.sid.expose()),
+                    issued_at: claims.iat,
                     state: Pending { inbound, live },
                 }))
             }
@@ -991,6 +1039,7 @@ impl Gate {
                 key: revocation::user_key(user),
                 value: now.to_string(),
                 ttl_secs: None,
+                pin_until: now.saturating_add(self.settings.time.absolute_ms),
             });
             actions.push("revoke_user");
             // This browser's own session dies with the others, unless a
@@ -1112,12 +1161,19 @@ impl Gate {
     }
 }
 
+/// Whether every write has a `true` in `written` (a missing entry is a
+/// failure).
+fn all_written(writes: &[KvWrite], written: &[bool]) -> bool {
+    (0..writes.len()).all(|i| written.get(i) == Some(&true))
+}
+
 /// The KV write that revokes one session until its absolute expiry.
 fn revoke_sid(claims: &Claims, absolute_expiry: u64, now: u64) -> KvWrite {
     KvWrite {
         key: revocation::sid_key(claims.sid.expose()),
         value: now.to_string(),
         ttl_secs: Some(revocation::sid_ttl_secs(absolute_expiry, now)),
+        pin_until: absolute_expiry,
     }
 }
 

@@ -8,7 +8,8 @@ use crate::encoding::push_json_string_ascii as push_json_string;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogRecord {
     /// What happened: `forward`, `deny`, `login_redirect`, `scrub_redirect`,
-    /// `bad_request`, `csrf`, `preflight`, `kv_failure`, `config_error`,
+    /// `bad_request`, `csrf`, `preflight`, `kv_failure`, `kv_write_failed`
+    /// (a revocation that could not be recorded: 503), `config_error`,
     /// `origin_error`, `gate` (the gate's own endpoints), `handshake_error`
     /// (the origin's handshake could not be honoured), `csprng_failure`,
     /// `connection_closed` (a WebSocket or event stream ended because its

@@ -22,7 +22,11 @@ pub struct RequestParts<'a> {
     pub nonce: [u8; 16],
 }
 
-/// A KV write the adapter must perform (and remember in its cache).
+/// A revocation the adapter must write to KV: it pins it first
+/// ([`crate::revocation::RevocationCache::pin`]), then makes up to
+/// [`crate::revocation::WRITE_ATTEMPTS`] attempts, and reports which writes
+/// failed ([`crate::gate::Gate::settle_reply`],
+/// [`crate::gate::Gate::settle_response`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KvWrite {
     /// The key, `user:<sub>` or `sid:<sid>`.
@@ -31,6 +35,11 @@ pub struct KvWrite {
     pub value: String,
     /// Expiration TTL in seconds, if any.
     pub ttl_secs: Option<u64>,
+    /// Until when (ms since the epoch, inclusive) the isolate enforces this
+    /// revocation itself: the revoked session's absolute expiry for a `sid:`
+    /// key, epoch + `ABSOLUTE_TIMEOUT` for a `user:` epoch. Every session it
+    /// revokes is dead by then anyway.
+    pub pin_until: u64,
 }
 
 /// An answer the gate gives without contacting the origin.
@@ -211,6 +220,9 @@ pub struct PendingRevocation {
     pub user_key: String,
     /// The `sid:<sid>` key to read.
     pub sid_key: String,
+    /// The session's issue time, for the isolate's pinned revocations
+    /// ([`crate::revocation::RevocationCache::pinned`]).
+    pub issued_at: u64,
     pub(crate) state: crate::gate::Pending,
 }
 

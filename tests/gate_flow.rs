@@ -567,6 +567,83 @@ gate_test! {
         let no_rng = g.finish_response(&anon.context, &headers(&[("x-session-login", "bob")]), NOW, &mut || None);
         assert!(header(&no_rng.headers, "set-cookie").unwrap().contains("Max-Age=0"));
     }
+
+    fn revocations_are_pinned_until_the_sessions_they_revoke_are_dead() {
+        let g = gate();
+        let iat = NOW - 600_000;
+        let c = with_cookie(&cookie_for(&g, &claims("alice", iat, NOW - 1000)));
+        let out = reply(decide(&g, "POST", "https://app.test/.session-gate/logout", &[("cookie", &c)]));
+        assert_eq!(out.kv_writes[0].pin_until, iat + 43_200_000, "a sid: pin lasts until the absolute expiry");
+        let f = forward(decide(&g, "GET", "https://app.test/x", &[("cookie", &c)]));
+        let plan = finish(&g, &f, &[("x-session-revoke-user", "bob")]);
+        assert_eq!(plan.kv_writes[0].key, "user:bob");
+        assert_eq!(plan.kv_writes[0].pin_until, NOW + 43_200_000, "a user: pin lasts epoch + ABSOLUTE_TIMEOUT");
+        let rotate = finish(&g, &f, &[("x-session-rotate", "1")]);
+        assert_eq!(rotate.kv_writes[0].pin_until, iat + 43_200_000);
+    }
+
+    fn a_logout_whose_revocation_was_not_recorded_is_a_503() {
+        let g = gate();
+        let c = with_cookie(&fresh_cookie(&g));
+        let out = reply(decide(&g, "POST", "https://app.test/.session-gate/logout", &[("cookie", &c)]));
+        assert_eq!(out.kv_writes.len(), 1);
+        let kept = g.settle_reply(out.clone(), &[true]);
+        assert_eq!((kept.status, kept.log.event, kept.log.status), (303, "gate", 303));
+        for written in [&[false][..], &[], &[false, true]] {
+            let failed = g.settle_reply(out.clone(), written);
+            assert_eq!(failed.status, 503, "{written:?}");
+            assert_eq!(failed.body, "Service Unavailable\n");
+            assert_eq!(header(&failed.headers, "cache-control"), Some("no-store"));
+            assert_eq!(header(&failed.headers, "retry-after"), Some("5"));
+            assert!(header(&failed.headers, "content-type").unwrap().starts_with("text/plain"));
+            assert_eq!(all(&failed.headers, "set-cookie").len(), 1);
+            assert!(header(&failed.headers, "set-cookie").unwrap().contains("Max-Age=0"), "the cookie is still cleared");
+            assert!(header(&failed.headers, "location").is_none());
+            assert!(failed.kv_writes.is_empty(), "nothing more to write");
+            assert_eq!((failed.log.event, failed.log.status), ("kv_write_failed", 503));
+            assert_eq!(failed.log.sub.as_deref(), Some("alice"));
+            assert_eq!(failed.log.fingerprint, out.log.fingerprint);
+        }
+        // A reply with nothing to write stands, whatever `written` says.
+        let health = reply(decide(&g, "GET", "https://app.test/.session-gate/health", &[]));
+        assert_eq!(g.settle_reply(health, &[]).status, 200);
+    }
+
+    fn a_handshake_whose_revocation_was_not_recorded_is_a_503_without_the_new_session() {
+        let g = gate();
+        let c = with_cookie(&fresh_cookie(&g));
+        let f = forward(decide(&g, "POST", "https://app.test/account", &[("cookie", &c)]));
+        let cases: [&[(&str, &str)]; 5] = [
+            &[("x-session-logout", "1")],
+            &[("x-session-rotate", "1")],
+            &[("x-session-revoke-user", "bob")],
+            &[("x-session-login", "alice")],
+            &[("x-session-revoke-user", "alice"), ("x-session-login", "alice")],
+        ];
+        for origin in cases {
+            let plan = finish(&g, &f, origin);
+            assert!(!plan.kv_writes.is_empty(), "{origin:?} writes");
+            let mut log = f.log.clone();
+            log.action = plan.action.clone();
+            let all_ok = vec![true; plan.kv_writes.len()];
+            assert!(g.settle_response(&plan, &log, &all_ok).is_none(), "{origin:?}: recorded, the origin's answer stands");
+            let mut one_failed = all_ok.clone();
+            *one_failed.last_mut().unwrap() = false;
+            let failed = g.settle_response(&plan, &log, &one_failed).expect("a 503");
+            assert_eq!(failed.status, 503, "{origin:?}");
+            assert_eq!(failed.body, "Service Unavailable\n");
+            assert_eq!(header(&failed.headers, "retry-after"), Some("5"));
+            let cookies = all(&failed.headers, "set-cookie");
+            assert_eq!(cookies.len(), 1, "{origin:?}: no new session cookie");
+            assert!(cookies[0].starts_with("__Host-session=;") && cookies[0].contains("Max-Age=0"));
+            assert_eq!((failed.log.event, failed.log.status), ("kv_write_failed", 503));
+            assert_eq!(failed.log.action, plan.action, "the log says what was not recorded");
+            assert!(g.settle_response(&plan, &log, &[]).is_some(), "a missing result is a failure");
+        }
+        // No handshake, nothing written: the origin's answer stands.
+        let plain = finish(&g, &f, &[]);
+        assert!(g.settle_response(&plain, &f.log, &[]).is_none());
+    }
 }
 
 gate_test! {

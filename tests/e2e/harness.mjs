@@ -233,20 +233,26 @@ export async function keygen(kid) {
 /**
  * Starts the built worker (or another Worker script, `main`) under
  * `wrangler dev` with these vars and secrets.
- * Returns { url, fetch, kvPut, cli, logs, stop }.
+ * With `failingKv`, `REVOCATIONS` is not a KV namespace but a service binding
+ * to tests/e2e/kv-double.mjs, run in the same process: reads reach a real
+ * local namespace, writes fail unless `doubleMode("ok" | "fail-first")` says
+ * otherwise.
+ * Returns { url, fetch, kvPut, kvGet, doubleMode, cli, logs, stop }.
  */
-export async function startGate({ vars = {}, secrets = {}, name = "gate", main = path.join(ROOT, "build", "index.js") } = {}) {
+export async function startGate({ vars = {}, secrets = {}, name = "gate", main = path.join(ROOT, "build", "index.js"), failingKv = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `session-gate-${name}-`));
   const port = await freePort();
   const inspectorPort = await freePort();
+  const NAMESPACE = "00000000000000000000000000000000";
+  const revocations = failingKv
+    ? [`[[services]]`, `binding = "REVOCATIONS"`, `service = "session-gate-kv-double"`, `entrypoint = "KvDouble"`]
+    : [`[[kv_namespaces]]`, `binding = "REVOCATIONS"`, `id = "${NAMESPACE}"`];
   const toml = [
     `name = "session-gate-e2e"`,
     `main = ${JSON.stringify(main)}`,
     `compatibility_date = "2025-09-01"`,
     ``,
-    `[[kv_namespaces]]`,
-    `binding = "REVOCATIONS"`,
-    `id = "00000000000000000000000000000000"`,
+    ...revocations,
     ``,
     `[vars]`,
     ...Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(String(v))}`),
@@ -254,6 +260,22 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
   ].join("\n");
   const config = path.join(dir, "wrangler.toml");
   fs.writeFileSync(config, toml);
+  // The double's own config, in a folder of its own so it does not get the
+  // gate's .dev.vars; its `STORE` is the namespace the gate's reads reach,
+  // and where `kvPut` writes.
+  fs.mkdirSync(path.join(dir, "kv-double"));
+  const doubleConfig = path.join(dir, "kv-double", "wrangler.toml");
+  fs.writeFileSync(doubleConfig, [
+    `name = "session-gate-kv-double"`,
+    `main = ${JSON.stringify(path.join(ROOT, "tests", "e2e", "kv-double.mjs"))}`,
+    `compatibility_date = "2025-09-01"`,
+    ``,
+    `[[kv_namespaces]]`,
+    `binding = "STORE"`,
+    `id = "${NAMESPACE}"`,
+    ``,
+  ].join("\n"));
+  const configArgs = failingKv ? ["--config", config, "--config", doubleConfig] : ["--config", config];
   fs.writeFileSync(
     path.join(dir, ".dev.vars"),
     Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n",
@@ -262,7 +284,7 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
   const child = spawn(
     WRANGLER,
-    ["dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+    ["dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
       "--persist-to", state, "--show-interactive-dev-session=false"],
     { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -272,7 +294,9 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
     const text = chunk.toString();
     output += text;
     for (const line of text.split("\n")) {
-      const trimmed = line.trim();
+      // With two workers in the process, wrangler prefixes each line with
+      // the worker's name.
+      const trimmed = line.trim().replace(/^\[session-gate-e2e\] /, "");
       if (trimmed.startsWith("{") && trimmed.includes('"event"')) {
         logs.push(trimmed);
         allLogLines.push(trimmed);
@@ -304,6 +328,10 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
     await new Promise((r) => setTimeout(r, 250));
   }
   const wranglerArgs = ["--config", config, "--persist-to", state];
+  // `wrangler kv key` against the namespace the gate reads.
+  const kvArgs = failingKv
+    ? ["--binding", "STORE", "--local", "--config", doubleConfig, "--persist-to", state]
+    : ["--binding", "REVOCATIONS", "--local", ...wranglerArgs];
   const cliEnv = { ...process.env, ...vars, ...secrets, WRANGLER };
   return {
     url,
@@ -325,7 +353,22 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
     },
     /** Writes a key into this gate's local KV namespace. */
     async kvPut(key, value) {
-      await run(WRANGLER, ["kv", "key", "put", "--binding", "REVOCATIONS", key, value, "--local", ...wranglerArgs], { cwd: dir, env });
+      await run(WRANGLER, ["kv", "key", "put", key, value, ...kvArgs], { cwd: dir, env });
+    },
+    /** Reads a key from this gate's local KV namespace (`null` when absent). */
+    async kvGet(key) {
+      try {
+        const { stdout } = await run(WRANGLER, ["kv", "key", "get", key, "--text", ...kvArgs], { cwd: dir, env });
+        return stdout.trim() === "Value not found" ? null : stdout.trim();
+      } catch (e) {
+        if (/not found/i.test(`${e.stdout}${e.stderr}`)) return null;
+        throw e;
+      }
+    },
+    /** With `failingKv`: how the double treats writes (`fail`, `fail-first`, `ok`). */
+    async doubleMode(mode) {
+      if (!failingKv) throw new Error("doubleMode needs startGate({ failingKv: true })");
+      await this.kvPut("kv-double:writes", mode);
     },
     /** Runs the session-gate CLI with this gate's settings. */
     async cli(args, { passWrangler = false } = {}) {

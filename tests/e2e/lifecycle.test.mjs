@@ -333,8 +333,8 @@ describe("the origin handshake", () => {
     }
     // A public path without a session is asserted too, anonymously.
     await get("/login");
-    const anon = origin.seen("/login").find((r) => r.method === "GET");
-    const anonClaims = verifyAssertion(anon.headers["x-session-assertion"], { secret: SECRET, host, method: "GET", path: "/login" });
+    const anon = origin.seen("/login").filter((r) => r.method === "GET" && r.url === "/login").at(-1);
+    const anonClaims = verifyAssertion(anon.headers["x-session-assertion"], { secret: SECRET, host, method: "GET", path: "/login", query: "" });
     assert.equal(anonClaims.sub, null);
   });
 });
