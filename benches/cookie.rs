@@ -200,7 +200,7 @@ mod native {
                     method: "GET",
                     url,
                     headers: &valid_headers,
-                    has_body: false,
+
                     nonce: [9; 16],
                 };
                 match gate.evaluate(black_box(&parts), NOW) {
@@ -219,7 +219,7 @@ mod native {
                     method: "GET",
                     url,
                     headers: &missing_headers,
-                    has_body: false,
+
                     nonce: [9; 16],
                 };
                 black_box(gate.evaluate(black_box(&parts), NOW))

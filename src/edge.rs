@@ -8,21 +8,23 @@
 //! rebuilds each `Response` once more and reads every field through another
 //! call into JavaScript, on every request.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::ext::{RequestExt as _, ResponseExt as _, ResponseInitExt as _};
 use worker::{console_log, event, js_sys, web_sys, Context, Env};
 use zeroize::Zeroizing;
 
+use crate::edits::HeaderEdits;
 use crate::gate::Gate;
 use crate::log::LogRecord;
 use crate::revocation::{self, Lookup, LookupFailed, RevocationCache};
 use crate::settings::{self, Settings};
 use crate::verdict::{
-    Evaluation, Forward, KvWrite, Reply, RequestParts, RevocationLookups, Verdict,
+    Ended, Evaluation, Forward, KvWrite, Reply, RequestParts, RevocationLookups, Verdict, Watch,
 };
 
 /// The KV binding that stores revocations.
@@ -268,25 +270,246 @@ async fn write_all(kv: &Kv, writes: &[KvWrite], now: u64) -> Vec<bool> {
     written
 }
 
-async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::Response, JsValue> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(&fwd.method);
-    init.set_headers(&js_headers(&fwd.headers)?.into());
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    // The body streams through untouched and unbuffered.
-    if let Some(body) = request.body() {
-        init.set_body(&body.into());
+/// A clone of the runtime's `headers` with the core's edits applied: every
+/// header the core did not name keeps its bytes exactly (values outside
+/// UTF-8 included, which the core can only read lossily).
+fn edited(headers: &web_sys::Headers, edits: &HeaderEdits) -> Result<web_sys::Headers, JsValue> {
+    let clone = web_sys::Headers::new_with_headers(headers)?;
+    for name in &edits.remove {
+        clone.delete(name)?;
     }
-    let outbound = web_sys::Request::new_with_str_and_init(&fwd.url, &init)?;
+    for (name, value) in &edits.append {
+        clone.append(name, value)?;
+    }
+    Ok(clone)
+}
+
+/// The outbound request, built from the inbound one: method and body as
+/// sent (a GET or HEAD with a body included, as a pass-through Worker
+/// forwards it), the URL the core chose, the runtime's headers with only
+/// the core's edits applied, and redirects handed back to the client.
+async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::Response, JsValue> {
+    let headers = edited(&request.headers(), &fwd.edits)?;
+    // `new Request(url, request)` takes the method and the body stream from
+    // the inbound request (a `RequestInit` dictionary with a GET and a body
+    // would throw); the second step sets the headers and the redirect mode.
+    let retargeted = web_sys::Request::new_with_str_and_init(&fwd.url, request.unchecked_ref())?;
+    let init = web_sys::RequestInit::new();
+    init.set_headers(&headers.into());
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    let outbound = web_sys::Request::new_with_request_and_init(&retargeted, &init)?;
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     JsFuture::from(global.fetch_with_request(&outbound))
         .await?
         .dyn_into()
 }
 
+/// Reads a revocation key from KV afresh, for a watched connection (the
+/// isolate cache could be up to `REVOCATION_CACHE` old), and refreshes the
+/// cache with the answer for the HTTP requests that follow.
+async fn read_fresh(kv: &Kv, key: &str, now: u64) -> Lookup {
+    let value = kv.get(key).await.map_err(|_| LookupFailed)?;
+    CACHE.with(|c| c.borrow_mut().put(key, value.clone(), now));
+    Ok(value)
+}
+
+/// A WebSocket proxied through a `WebSocketPair`: messages and closes are
+/// relayed both ways, and the gate can close both ends when the session
+/// ends. Dropping it detaches the handlers.
+struct Relay {
+    client: web_sys::WebSocket,
+    upstream: web_sys::WebSocket,
+    done: Rc<Cell<bool>>,
+    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+/// A close code a peer may send (1005, 1006 and 1015 only describe what
+/// happened and may not be sent).
+fn sendable(code: u16) -> u16 {
+    if matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999) {
+        code
+    } else {
+        1000
+    }
+}
+
+impl Relay {
+    /// Accepts both ends and relays between them.
+    fn new(client: web_sys::WebSocket, upstream: web_sys::WebSocket) -> Result<Self, JsValue> {
+        worker::WebSocket::from(client.clone())
+            .accept()
+            .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        worker::WebSocket::from(upstream.clone())
+            .accept()
+            .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        let done = Rc::new(Cell::new(false));
+        let mut handlers = Vec::new();
+        for (from, to) in [(&client, &upstream), (&upstream, &client)] {
+            let target = to.clone();
+            let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                let Ok(data) = js_sys::Reflect::get(&event, &JsValue::from_str("data")) else {
+                    return;
+                };
+                let _ = match data.as_string() {
+                    Some(text) => target.send_with_str(&text),
+                    None => target.send_with_array_buffer(data.unchecked_ref()),
+                };
+            });
+            from.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            handlers.push(on_message);
+            let (target, flag) = (to.clone(), Rc::clone(&done));
+            let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                flag.set(true);
+                let code = js_sys::Reflect::get(&event, &JsValue::from_str("code"))
+                    .ok()
+                    .and_then(|c| c.as_f64())
+                    .map_or(1000, |c| sendable(c as u16));
+                let reason = js_sys::Reflect::get(&event, &JsValue::from_str("reason"))
+                    .ok()
+                    .and_then(|r| r.as_string())
+                    .unwrap_or_default();
+                let _ = target.close_with_code_and_reason(code, &reason);
+            });
+            from.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+            handlers.push(on_close);
+            let (target, flag) = (to.clone(), Rc::clone(&done));
+            let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+                flag.set(true);
+                let _ = target.close_with_code_and_reason(1011, "");
+            });
+            from.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            handlers.push(on_error);
+        }
+        Ok(Self {
+            client,
+            upstream,
+            done,
+            _handlers: handlers,
+        })
+    }
+
+    /// Closes both ends: the session is over.
+    fn end(&self, reason: &str) {
+        self.done.set(true);
+        let _ = self.client.close_with_code_and_reason(1008, reason);
+        let _ = self.upstream.close_with_code_and_reason(1001, reason);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        for socket in [&self.client, &self.upstream] {
+            socket.set_onmessage(None);
+            socket.set_onclose(None);
+            socket.set_onerror(None);
+        }
+    }
+}
+
+/// How a watched connection is ended.
+enum Connection {
+    /// A relayed WebSocket.
+    Socket(Relay),
+    /// A response body piped through a `TransformStream`; aborting the pipe
+    /// errors the client's body, and the runtime drops the connection.
+    Stream {
+        abort: web_sys::AbortController,
+        done: Rc<Cell<bool>>,
+    },
+}
+
+impl Connection {
+    fn is_done(&self) -> bool {
+        match self {
+            Self::Socket(relay) => relay.done.get(),
+            Self::Stream { done, .. } => done.get(),
+        }
+    }
+
+    fn end(&self, ended: Ended) {
+        match self {
+            Self::Socket(relay) => relay.end(&format!("session {}", ended.reason())),
+            Self::Stream { abort, .. } => {
+                abort.abort_with_reason(&JsValue::from_str(ended.reason()))
+            }
+        }
+    }
+}
+
+/// `body` piped through an identity `TransformStream` that can be aborted:
+/// the readable side for the client, and the connection that ends it.
+fn abortable(
+    body: &web_sys::ReadableStream,
+) -> Result<(web_sys::ReadableStream, Connection), JsValue> {
+    let pipe = web_sys::TransformStream::new()?;
+    let abort = web_sys::AbortController::new()?;
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &JsValue::from_str("signal"), &abort.signal())?;
+    let pipe_to: js_sys::Function =
+        js_sys::Reflect::get(body, &JsValue::from_str("pipeTo"))?.dyn_into()?;
+    let piping: js_sys::Promise = pipe_to
+        .call2(body, &pipe.writable(), &options)?
+        .dyn_into()?;
+    let done = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&done);
+    worker::wasm_bindgen_futures::spawn_local(async move {
+        let _ = JsFuture::from(piping).await;
+        flag.set(true);
+    });
+    Ok((pipe.readable(), Connection::Stream { abort, done }))
+}
+
+/// Checks the session every `watch.interval_ms` while the connection lives,
+/// and ends the connection as soon as the core says the session is over.
+async fn watch_connection(
+    gate: Rc<Gate>,
+    kv: Rc<Kv>,
+    watch: Watch,
+    conn: Connection,
+    mut log: LogRecord,
+) {
+    loop {
+        worker::Delay::from(std::time::Duration::from_millis(watch.interval_ms)).await;
+        if conn.is_done() {
+            return;
+        }
+        let now = worker::Date::now().as_millis();
+        // A revocation this isolate wrote (or tried to write) wins over any
+        // read, as for HTTP requests.
+        let pinned = || {
+            CACHE.with(|c| {
+                c.borrow().pinned(
+                    &watch.user_key,
+                    &watch.sid_key,
+                    watch.session.claims.iat,
+                    now,
+                )
+            })
+        };
+        let lookups = match pinned() {
+            Some(lookups) => lookups,
+            None => {
+                let user = read_fresh(&kv, &watch.user_key, now).await;
+                let sid = read_fresh(&kv, &watch.sid_key, now).await;
+                pinned().unwrap_or(RevocationLookups { user, sid })
+            }
+        };
+        if conn.is_done() {
+            return;
+        }
+        if let Err(ended) = gate.still_live(&watch, lookups, now) {
+            conn.end(ended);
+            log.event = "connection_closed";
+            log.reason = Some(ended.reason().into());
+            console_log!("{}", log.to_json());
+            return;
+        }
+    }
+}
+
 async fn apply_forward(
-    gate: &Gate,
-    kv: &Kv,
+    gate: &Rc<Gate>,
+    kv: &Rc<Kv>,
     request: &web_sys::Request,
     mut fwd: Forward,
     now: u64,
@@ -310,6 +533,7 @@ async fn apply_forward(
     } else {
         gate.finish_response(&fwd.context, &origin_headers, now, &mut fresh_sid)
     };
+    let watch = gate.watch(&fwd.context, &origin_headers, upgraded);
     plan.annotate(&mut fwd.log);
     let written = write_all(kv, &plan.kv_writes, now).await;
     // A revocation that could not be recorded: the core's 503 replaces the
@@ -335,9 +559,15 @@ async fn apply_forward(
         };
         return Ok((reply_or_500(&reply)?, reply.log));
     }
-    let headers = plan.headers;
-    // A WebSocket the origin accepted: the same socket, handed to the client
-    // in a new 101 that carries only the headers the core let through.
+    let edits = plan.edits;
+    let watched = |conn: Connection, watch: Watch, log: &LogRecord| {
+        let (gate, kv, log) = (Rc::clone(gate), Rc::clone(kv), log.clone());
+        worker::wasm_bindgen_futures::spawn_local(watch_connection(gate, kv, watch, conn, log));
+    };
+    // A WebSocket the origin accepted, handed to the client in a new 101
+    // that carries only the headers the core let through: the same socket
+    // when nothing watches it, else relayed through a `WebSocketPair` the
+    // gate can close when the session ends.
     if upgraded {
         let rebuilt = (|| -> Result<Option<web_sys::Response>, JsValue> {
             let Some(socket) = upstream.websocket() else {
@@ -345,8 +575,18 @@ async fn apply_forward(
             };
             let mut init = web_sys::ResponseInit::new();
             init.set_status(101);
-            init.websocket(&socket)?;
-            init.set_headers(&js_headers(&headers)?.into());
+            match watch {
+                None => init.websocket(&socket)?,
+                Some(watch) => {
+                    let pair = worker::WebSocketPair::new()
+                        .map_err(|e| JsValue::from_str(&e.to_string()))?;
+                    let relay = Relay::new(pair.server.as_ref().clone(), socket)?;
+                    init.websocket(pair.client.as_ref())?;
+                    watched(Connection::Socket(relay), watch, &fwd.log);
+                    &mut init
+                }
+            };
+            init.set_headers(&edited(&upstream.headers(), &edits)?.into());
             web_sys::Response::new_with_opt_str_and_init(None, &init).map(Some)
         })();
         if let Ok(Some(response)) = rebuilt {
@@ -359,8 +599,16 @@ async fn apply_forward(
         let init = web_sys::ResponseInit::new();
         init.set_status(upstream.status());
         init.set_status_text(&upstream.status_text());
-        init.set_headers(&js_headers(&headers)?.into());
-        web_sys::Response::new_with_opt_readable_stream_and_init(upstream.body().as_ref(), &init)
+        init.set_headers(&edited(&upstream.headers(), &edits)?.into());
+        let body = match (upstream.body(), watch) {
+            (Some(body), Some(watch)) => {
+                let (readable, conn) = abortable(&body)?;
+                watched(conn, watch, &fwd.log);
+                Some(readable)
+            }
+            (body, _) => body,
+        };
+        web_sys::Response::new_with_opt_readable_stream_and_init(body.as_ref(), &init)
     })();
     match built {
         Ok(r) => Ok((r, fwd.log)),
@@ -411,7 +659,6 @@ async fn handle(
         method: &method,
         url: &url,
         headers: &headers,
-        has_body: request.body().is_some(),
         nonce,
     };
     let verdict = match gate.evaluate(&parts, now) {

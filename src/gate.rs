@@ -8,6 +8,7 @@
 
 use crate::assertion::{self, AssertionClaims};
 use crate::confusables::path_has_confusable;
+use crate::edits::diff;
 use crate::encoding::{b64url_encode, percent_encode_component, JsonObject};
 use crate::handshake::{self, Handshake, Requested};
 use crate::headers::{
@@ -23,10 +24,14 @@ use crate::session::{
 };
 use crate::settings::{ConfusablePaths, Settings};
 use crate::time_policy::Liveness;
+use crate::upstream::Rebase;
 use crate::verdict::{
-    Evaluation, Forward, KvWrite, PendingRevocation, Replacement, Reply, RequestParts,
-    ResponseContext, ResponsePlan, RevocationLookups, SessionContext, Verdict,
+    Ended, Evaluation, Forward, KvWrite, PendingRevocation, Replacement, Reply, RequestParts,
+    ResponseContext, ResponsePlan, RevocationLookups, SessionContext, Verdict, Watch,
 };
+
+/// The shortest interval between a long-lived connection's session checks.
+pub const MIN_WATCH_INTERVAL_MS: u64 = 1000;
 
 /// The prefix of the gate's own endpoints.
 pub const GATE_PREFIX: &str = "/.session-gate/";
@@ -323,16 +328,10 @@ impl Gate {
             headers: parts.headers.to_vec(),
             nonce: b64url_encode(&parts.nonce),
         };
-        // A GET or HEAD with a body: its meaning is undefined (RFC 9110
-        // 9.3.1), origins and caches disagree on it, and the runtime cannot
-        // forward one. Refused deliberately, never a 502 that reads as an
-        // origin outage.
-        if parts.has_body && (inbound.is_method("GET") || inbound.is_method("HEAD")) {
-            let mut log = inbound.log("bad_request");
-            log.reason = Some("body on GET or HEAD".into());
-            log.status = 400;
-            return done(text_reply(400, "Bad Request\n", log));
-        }
+        // A GET or HEAD with a body (Elasticsearch's `GET _search`) is
+        // forwarded as sent, as a pass-through Worker forwards it: the body
+        // plays no part in the gate's decision, and browsers cannot send one
+        // (so it carries no cross-site risk the same-origin check misses).
         if had_session_param && (inbound.is_method("GET") || inbound.is_method("HEAD")) {
             let mut log = inbound.log("scrub_redirect");
             log.status = 302;
@@ -616,6 +615,31 @@ impl Gate {
     ) -> Verdict {
         let name = &self.settings.cookie_name;
         let params = &self.settings.session_params;
+        // `LOGIN_PATH` and its subtree go to the sign-in service when
+        // `LOGIN_ORIGIN_URL` is set; everything else to `ORIGIN_URL`.
+        let login = &self.settings.login_path;
+        let upstream = match &self.settings.login_origin {
+            Some(login_origin)
+                if inbound.path == *login
+                    || inbound
+                        .path
+                        .strip_prefix(login.as_str())
+                        .is_some_and(|rest| rest.starts_with('/') || login.ends_with('/')) =>
+            {
+                Some(login_origin)
+            }
+            _ => self.settings.origin.as_ref(),
+        };
+        let rebase = upstream.and_then(|upstream| Rebase::new(&inbound.origin, upstream.as_str()));
+        // `Origin` and `Referer` on the public origin (the same-origin check
+        // has passed) are rebased onto the upstream, whose `Host` the origin
+        // receives: frameworks that compare the two accept the browser.
+        let to_upstream = |value: &str| {
+            rebase
+                .as_ref()
+                .and_then(|r| r.to_upstream(value))
+                .unwrap_or_else(|| value.to_owned())
+        };
         let mut headers: Vec<(String, String)> = Vec::with_capacity(inbound.headers.len() + 4);
         for (header, value) in &inbound.headers {
             if is_never_forwarded(header) {
@@ -629,7 +653,11 @@ impl Gate {
             }
             if header.eq_ignore_ascii_case("referer") {
                 let clean = scrub_url(value, params).unwrap_or_else(|| value.clone());
-                headers.push(("referer".into(), clean));
+                headers.push(("referer".into(), to_upstream(&clean)));
+                continue;
+            }
+            if header.eq_ignore_ascii_case("origin") {
+                headers.push(("origin".into(), to_upstream(value)));
                 continue;
             }
             headers.push((header.to_ascii_lowercase(), value.clone()));
@@ -642,7 +670,7 @@ impl Gate {
                 headers.push((FORWARDED_FOR.into(), ip.to_owned()));
             }
         }
-        let base = match &self.settings.origin {
+        let base = match upstream {
             Some(origin) => origin.as_str().to_owned(),
             None => inbound.origin.clone(),
         };
@@ -685,11 +713,13 @@ impl Gate {
         });
         Verdict::Forward(Box::new(Forward {
             url: format!("{base}{}", inbound.path_and_query()),
+            edits: diff(&inbound.headers, &headers),
             method: inbound.method,
             headers,
             context: ResponseContext {
                 set_cookie,
                 session,
+                rebase,
                 nonce: inbound.nonce,
             },
             log,
@@ -856,6 +886,10 @@ impl Gate {
                 headers
             }
         };
+        if let Some(rebase) = &context.rebase {
+            rebase.response_headers(&mut plan.headers);
+        }
+        plan.edits = diff(origin_headers, &plan.headers);
         plan
     }
 
@@ -927,7 +961,63 @@ impl Gate {
         let mut plan = self.finish_response(context, origin_headers, now, fresh_sid);
         plan.headers
             .retain(|(name, _)| !PER_CONNECTION.contains(&name.as_str()));
+        plan.edits = diff(origin_headers, &plan.headers);
         plan
+    }
+
+    /// Whether the response to this request must be watched, and how: a
+    /// WebSocket (`upgraded`) or a streamed response (`text/event-stream`)
+    /// opened with a session ends when the session does. The check repeats
+    /// every `REVOCATION_CACHE` (at least [`MIN_WATCH_INTERVAL_MS`]), reading
+    /// KV afresh each time, so a revocation ends the connection within the
+    /// same bound as it ends HTTP requests (plus KV's own propagation).
+    pub fn watch(
+        &self,
+        context: &ResponseContext,
+        origin_headers: &[(String, String)],
+        upgraded: bool,
+    ) -> Option<Watch> {
+        let session = context.session.as_ref()?;
+        let streamed = origin_headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("content-type")
+                && v.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("text/event-stream")
+        });
+        if !upgraded && !streamed {
+            return None;
+        }
+        Some(Watch {
+            user_key: revocation::user_key(&session.claims.sub),
+            sid_key: revocation::sid_key(session.claims.sid.expose()),
+            interval_ms: self.settings.revocation_cache_ms.max(MIN_WATCH_INTERVAL_MS),
+            session: session.clone(),
+        })
+    }
+
+    /// One check of a watched connection: `Err` when it must end now (the
+    /// absolute expiry passed, a revocation, or unreadable keys with
+    /// `KV_FAILURE=closed`). Idleness does not end it: traffic on an open
+    /// connection is activity.
+    pub fn still_live(
+        &self,
+        watch: &Watch,
+        lookups: RevocationLookups,
+        now: u64,
+    ) -> Result<(), Ended> {
+        if now >= watch.session.absolute_expiry {
+            return Err(Ended::Expired);
+        }
+        match revocation::decide(
+            &watch.session.claims,
+            &lookups.user,
+            &lookups.sid,
+            self.settings.kv_failure,
+        ) {
+            Ok(Revocation::Active | Revocation::FailedOpen) => Ok(()),
+            Ok(Revocation::UserRevoked | Revocation::SessionRevoked) => Err(Ended::Revoked),
+            Err(_) => Err(Ended::KvFailure),
+        }
     }
 
     /// Applies a valid handshake: records its KV writes and action in `plan`

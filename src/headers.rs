@@ -80,8 +80,11 @@ pub const FORWARDED_PROTO: &str = "x-forwarded-proto";
 
 /// Headers that describe one connection and are never forwarded. Dropping
 /// `connection` also means a client cannot name a header for removal.
+/// `Expect: 100-continue` is answered by the runtime on the client's
+/// connection; forwarded, it makes the runtime's own fetch fail.
 const HOP_BY_HOP: &[&str] = &[
     "connection",
+    "expect",
     "keep-alive",
     "proxy-connection",
     "proxy-authorization",

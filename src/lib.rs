@@ -18,6 +18,7 @@
 
 pub mod assertion;
 pub mod confusables;
+pub mod edits;
 pub mod encoding;
 pub mod gate;
 pub mod handshake;
@@ -31,6 +32,7 @@ pub mod scrub;
 pub mod session;
 pub mod settings;
 pub mod time_policy;
+pub mod upstream;
 pub mod verdict;
 
 #[cfg(target_arch = "wasm32")]

@@ -11,7 +11,9 @@ pub struct LogRecord {
     /// `bad_request`, `csrf`, `preflight`, `kv_failure`, `kv_write_failed`
     /// (a revocation that could not be recorded: 503), `config_error`,
     /// `origin_error`, `gate` (the gate's own endpoints), `handshake_error`
-    /// (the origin's handshake could not be honoured), `csprng_failure`.
+    /// (the origin's handshake could not be honoured), `csprng_failure`,
+    /// `connection_closed` (a WebSocket or event stream ended because its
+    /// session did).
     pub event: &'static str,
     /// Why, when the event needs one (`missing`, `invalid`, `expired`,
     /// `revoked`, a setting name, a path problem).

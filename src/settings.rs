@@ -39,6 +39,7 @@ pub const NAMES: &[&str] = &[
     "CLOCK_SKEW",
     "PUBLIC_PATHS",
     "LOGIN_PATH",
+    "LOGIN_ORIGIN_URL",
     "SESSION_PARAMS",
     "REFERRER_POLICY",
     "REVOCATION_CACHE",
@@ -213,6 +214,12 @@ impl PublicPaths {
         self.exact.push(path.to_owned());
     }
 
+    /// Adds every path under `path` (as `path/*` does).
+    pub fn add_subtree(&mut self, path: &str) {
+        self.prefixes
+            .push(format!("{}/", path.trim_end_matches('/')));
+    }
+
     /// Whether the normalised `path` is public.
     pub fn matches(&self, path: &str) -> bool {
         self.exact.iter().any(|p| p == path)
@@ -235,6 +242,9 @@ pub struct Settings {
     pub public_paths: PublicPaths,
     /// `LOGIN_PATH`.
     pub login_path: String,
+    /// `LOGIN_ORIGIN_URL`: where `LOGIN_PATH` and its subpaths are
+    /// forwarded (a sign-in service that speaks the handshake).
+    pub login_origin: Option<OriginUrl>,
     /// `SESSION_PARAMS`, lowercased, plus the cookie name.
     pub session_params: Vec<String>,
     /// `REFERRER_POLICY`.
@@ -375,6 +385,20 @@ impl Settings {
         let mut public_paths = PublicPaths::parse(&get("PUBLIC_PATHS").unwrap_or_default())
             .map_err(|e| bad("PUBLIC_PATHS", e))?;
         public_paths.add_exact(&login_path);
+        let login_origin = get("LOGIN_ORIGIN_URL")
+            .map(|v| OriginUrl::parse(v.trim()).map_err(|e| bad("LOGIN_ORIGIN_URL", e)))
+            .transpose()?;
+        if login_origin.is_some() {
+            // The sign-in service serves its whole subtree (assets, an OAuth
+            // callback) to visitors who have no session yet.
+            if login_path == "/" {
+                return Err(bad(
+                    "LOGIN_ORIGIN_URL",
+                    "needs a LOGIN_PATH other than / (its subtree goes to the sign-in service)",
+                ));
+            }
+            public_paths.add_subtree(&login_path);
+        }
 
         let params_text =
             get("SESSION_PARAMS").unwrap_or_else(|| DEFAULT_SESSION_PARAMS.to_owned());
@@ -445,6 +469,7 @@ impl Settings {
             },
             public_paths,
             login_path,
+            login_origin,
             session_params,
             referrer_policy,
             revocation_cache_ms: cache * 1000,
@@ -617,6 +642,39 @@ mod tests {
         assert!(s.origin_secret.is_some());
         assert_eq!(s.time.idle_ms, 5000);
         assert!(format!("{:?}", s.origin_secret).contains("redacted"));
+    }
+
+    #[test]
+    fn login_origin_url_sends_the_login_subtree_elsewhere() {
+        let get = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+                    .or_else(|| {
+                        (name == "SESSION_KEYS")
+                            .then(|| "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE".to_owned())
+                    })
+            }
+        };
+        let s = Settings::from_lookup(get(&[])).unwrap();
+        assert!(s.login_origin.is_none());
+        assert!(!s.public_paths.matches("/login/callback"));
+        let s =
+            Settings::from_lookup(get(&[("LOGIN_ORIGIN_URL", "http://127.0.0.1:9100")])).unwrap();
+        assert_eq!(s.login_origin.unwrap().as_str(), "http://127.0.0.1:9100");
+        assert!(s.public_paths.matches("/login"));
+        assert!(s.public_paths.matches("/login/callback"));
+        assert!(!s.public_paths.matches("/loginx"));
+        let e = Settings::from_lookup(get(&[("LOGIN_ORIGIN_URL", "ftp://x")])).unwrap_err();
+        assert!(e.to_string().contains("LOGIN_ORIGIN_URL"));
+        let e = Settings::from_lookup(get(&[
+            ("LOGIN_ORIGIN_URL", "http://127.0.0.1:9100"),
+            ("LOGIN_PATH", "/"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("LOGIN_ORIGIN_URL"));
     }
 
     #[test]

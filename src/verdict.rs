@@ -2,9 +2,11 @@
 //! The adapter applies a verdict exactly; it adds no policy of its own.
 #![forbid(unsafe_code)]
 
+use crate::edits::HeaderEdits;
 use crate::log::LogRecord;
 use crate::revocation::{Lookup, LookupFailed};
 use crate::session::Claims;
+use crate::upstream::Rebase;
 
 /// A request's parts as the adapter hands them to the core.
 #[derive(Clone, Copy, Debug)]
@@ -15,8 +17,6 @@ pub struct RequestParts<'a> {
     pub url: &'a str,
     /// Every header, names lowercase, in arrival order.
     pub headers: &'a [(String, String)],
-    /// Whether the request carries a body (the runtime's `body` is not null).
-    pub has_body: bool,
     /// 16 fresh random bytes from the adapter's CSPRNG: the handshake nonce
     /// sent to the origin as `X-Session-Nonce` if the request is forwarded.
     pub nonce: [u8; 16],
@@ -64,8 +64,13 @@ pub struct Forward {
     pub method: String,
     /// The origin URL: base, normalised path, scrubbed query.
     pub url: String,
-    /// Every request header to send, already cleaned and with identity added.
+    /// Every request header the origin will see, as the core reads them:
+    /// cleaned, with identity added.
     pub headers: Vec<(String, String)>,
+    /// How the adapter gets there: the edits to apply to a clone of the
+    /// runtime's own request headers (every header not named keeps its
+    /// bytes).
+    pub edits: HeaderEdits,
     /// What the response phase needs to know.
     pub context: ResponseContext,
     /// The log line (status filled in by the response phase).
@@ -79,6 +84,9 @@ pub struct ResponseContext {
     pub set_cookie: Option<String>,
     /// The live session the request carried, for the handshake.
     pub session: Option<SessionContext>,
+    /// In `ORIGIN_URL` mode, the public and upstream origins: response URLs
+    /// on the upstream are rebased onto the public origin.
+    pub rebase: Option<Rebase>,
     /// The `X-Session-Nonce` sent with the request (22 characters of
     /// base64url), which an authenticated handshake must be bound to.
     pub nonce: String,
@@ -96,8 +104,11 @@ pub struct SessionContext {
 /// What to do with the origin's response.
 #[derive(Clone, Debug, Default)]
 pub struct ResponsePlan {
-    /// The headers for the client.
+    /// The headers for the client, as the core reads them.
     pub headers: Vec<(String, String)>,
+    /// How the adapter gets there: the edits to apply to a clone of the
+    /// origin's response headers (every header not named keeps its bytes).
+    pub edits: HeaderEdits,
     /// KV writes the handshake asked for (or that a refused handshake forced).
     pub kv_writes: Vec<KvWrite>,
     /// The handshake's effect (or, after a refused one, what the gate did
@@ -133,6 +144,43 @@ impl ResponsePlan {
         }
         if let Some(r) = &self.replacement {
             log.status = r.status;
+        }
+    }
+}
+
+/// A long-lived connection (a WebSocket, a streamed response) that must end
+/// with its session: every `interval_ms` the adapter reads the two
+/// revocation keys afresh and asks [`crate::gate::Gate::still_live`].
+#[derive(Clone, Debug)]
+pub struct Watch {
+    /// The `user:<sub>` key to read.
+    pub user_key: String,
+    /// The `sid:<sid>` key to read.
+    pub sid_key: String,
+    /// How often to check, in milliseconds.
+    pub interval_ms: u64,
+    /// The session the connection was opened with.
+    pub session: SessionContext,
+}
+
+/// Why a watched connection ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The session reached its absolute expiry.
+    Expired,
+    /// The user or the session was revoked.
+    Revoked,
+    /// The revocation keys could not be read and `KV_FAILURE=closed`.
+    KvFailure,
+}
+
+impl Ended {
+    /// The log reason and close reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::KvFailure => "kv_failure",
         }
     }
 }

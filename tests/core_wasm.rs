@@ -200,7 +200,7 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
         method: "GET",
         url: "https://example.test/x",
         headers: &headers,
-        has_body: false,
+
         nonce: [9; 16],
     };
     let pending = match gate.evaluate(&parts, NOW) {
@@ -253,7 +253,7 @@ fn gate_refuses_a_revoked_session() {
         method: "GET",
         url: "https://example.test/x",
         headers: &headers,
-        has_body: false,
+
         nonce: [9; 16],
     };
     let Evaluation::NeedsRevocation(pending) = gate.evaluate(&parts, NOW) else {

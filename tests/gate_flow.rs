@@ -90,7 +90,6 @@ fn decide_with(
         method,
         url,
         headers: &list,
-        has_body: false,
         nonce: NONCE,
     };
     match gate.evaluate(&parts, NOW) {
@@ -190,23 +189,108 @@ gate_test! {
         assert!(all(&f.headers, "x-forwarded-for").is_empty(), "only a real address is passed on");
     }
 
-    fn a_get_or_head_with_a_body_is_refused_deliberately() {
+    fn a_get_or_head_is_forwarded_with_its_method_whatever_its_body() {
+        // The body plays no part in the decision: a GET with a body (for
+        // `GET _search`) is forwarded like any GET, never refused.
         let g = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
-        for method in ["GET", "HEAD", "get"] {
-            for url in ["https://app.test/pub/x", "https://app.test/private", "https://app.test/.session-gate/health"] {
-                let list = headers(&[("content-type", "application/json")]);
-                let parts = RequestParts { method, url, headers: &list, has_body: true, nonce: NONCE };
-                let Evaluation::Done(Verdict::Reply(r)) = g.evaluate(&parts, NOW) else {
-                    panic!("{method} {url} with a body was not refused");
-                };
-                assert_eq!(r.status, 400);
-                assert_eq!(r.log.event, "bad_request");
-                assert_eq!(r.log.reason.as_deref(), Some("body on GET or HEAD"));
+        for method in ["GET", "HEAD", "get", "PROPFIND"] {
+            let list = headers(&[("content-type", "application/json"), ("content-length", "17")]);
+            let parts = RequestParts { method, url: "https://app.test/pub/x", headers: &list, nonce: NONCE };
+            let Evaluation::Done(Verdict::Forward(f)) = g.evaluate(&parts, NOW) else {
+                panic!("{method} was not forwarded");
+            };
+            assert_eq!(f.method, method, "the method passes as sent");
+            assert!(!f.edits.remove.iter().any(|n| n == "content-type" || n == "content-length"));
+        }
+    }
+
+    fn origin_url_mode_rebases_a_same_origin_origin_and_referer_only() {
+        let g = gate();
+        let c = fresh_cookie(&g);
+        let cookie = format!("{NAME}={c}");
+        let f = forward(decide(
+            &g,
+            "POST",
+            "https://app.test/form",
+            &[("cookie", &cookie), ("origin", "https://app.test"), ("referer", "https://app.test/form?a=1")],
+        ));
+        assert_eq!(f.url, "http://127.0.0.1:9000/form");
+        assert_eq!(header(&f.headers, "origin"), Some("http://127.0.0.1:9000"));
+        assert_eq!(header(&f.headers, "referer"), Some("http://127.0.0.1:9000/form?a=1"));
+        let f = forward(decide(
+            &g,
+            "GET",
+            "https://app.test/public/x",
+            &[("origin", "https://evil.example"), ("referer", "https://evil.example/app.test")],
+        ));
+        assert_eq!(header(&f.headers, "origin"), Some("https://evil.example"));
+        assert_eq!(header(&f.headers, "referer"), Some("https://evil.example/app.test"));
+    }
+
+    fn login_origin_url_takes_the_login_subtree() {
+        let g = gate_with(&[("LOGIN_ORIGIN_URL", "http://127.0.0.1:9100")]);
+        for (path, base) in [
+            ("/login", "http://127.0.0.1:9100"),
+            ("/login/callback", "http://127.0.0.1:9100"),
+            ("/loginx", "http://127.0.0.1:9000"),
+            ("/public/x", "http://127.0.0.1:9000"),
+        ] {
+            let v = decide(&g, "GET", &format!("https://app.test{path}"), &[]);
+            match v {
+                Verdict::Forward(f) => assert_eq!(f.url, format!("{base}{path}"), "{path}"),
+                Verdict::Reply(r) => assert_eq!(r.status, 401, "{path}: only /loginx is protected"),
             }
         }
-        let list = headers(&[]);
-        let parts = RequestParts { method: "POST", url: "https://app.test/pub/x", headers: &list, has_body: true, nonce: NONCE };
-        assert!(matches!(g.evaluate(&parts, NOW), Evaluation::Done(Verdict::Forward(_))));
+    }
+
+    fn the_outbound_request_changes_only_what_the_verdict_changes() {
+        let g = gate();
+        let c = fresh_cookie(&g);
+        let cookie = format!("a=1; {NAME}={c}; b=2");
+        let f = forward(decide(
+            &g,
+            "PUT",
+            "https://app.test/upload",
+            &[
+                ("host", "app.test"),
+                ("accept", "*/*"),
+                ("x-odd", "caf\u{fffd}"),
+                ("content-length", "1500000"),
+                ("expect", "100-continue"),
+                ("connection", "keep-alive"),
+                ("cookie", &cookie),
+                ("x-forwarded-for", "198.51.100.1"),
+                ("x-session-user", "mallory"),
+            ],
+        ));
+        // Headers the gate has no reason to touch are not named at all, so
+        // the adapter's clone keeps their bytes (the lossy `x-odd` included).
+        for kept in ["accept", "x-odd", "content-length"] {
+            assert!(!f.edits.remove.iter().any(|n| n == kept), "{kept} removed");
+            assert!(!f.edits.append.iter().any(|(n, _)| n == kept), "{kept} re-set");
+        }
+        for dropped in ["host", "expect", "connection", "cookie", "x-forwarded-for", "x-session-user"] {
+            assert!(f.edits.remove.iter().any(|n| n == dropped), "{dropped} not removed");
+        }
+        assert!(f.edits.append.contains(&("cookie".into(), "a=1; b=2".into())));
+        assert!(f.edits.append.contains(&("x-session-user".into(), "alice".into())));
+        // Applying the edits gives exactly the header list the core decided on.
+        let inbound = headers(&[
+            ("host", "app.test"),
+            ("accept", "*/*"),
+            ("x-odd", "caf\u{fffd}"),
+            ("content-length", "1500000"),
+            ("expect", "100-continue"),
+            ("connection", "keep-alive"),
+            ("cookie", &cookie),
+            ("x-forwarded-for", "198.51.100.1"),
+            ("x-session-user", "mallory"),
+        ]);
+        let mut applied = f.edits.apply(&inbound);
+        let mut decided = f.headers.clone();
+        applied.sort();
+        decided.sort();
+        assert_eq!(applied, decided);
     }
 
     fn unauthenticated_requests_get_401_or_a_login_redirect() {
@@ -287,7 +371,7 @@ gate_test! {
             ("referer", "https://app.test/prev?sid=secret&page=2"),
         ]));
         assert_eq!(f.url, "http://127.0.0.1:9000/a?k=v");
-        assert_eq!(header(&f.headers, "referer"), Some("https://app.test/prev?page=2"));
+        assert_eq!(header(&f.headers, "referer"), Some("http://127.0.0.1:9000/prev?page=2"), "scrubbed, then rebased onto the upstream");
     }
 
     fn hostile_paths_get_400_and_nothing_else() {

@@ -47,7 +47,7 @@ fn decide(gate: &Gate, method: &str, path: &str, hdrs: &[(&str, &str)]) -> Verdi
         method,
         url: &url,
         headers: &list,
-        has_body: false,
+
         nonce: [9; 16],
     };
     match gate.evaluate(&parts, NOW) {

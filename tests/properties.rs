@@ -298,7 +298,7 @@ fn run(gate: &Gate, method: &str, url: &str, headers: &[(String, String)]) -> Ve
         method,
         url,
         headers,
-        has_body: false,
+
         nonce: [9; 16],
     };
     match gate.evaluate(&parts, NOW) {
@@ -419,7 +419,7 @@ proptest! {
         prop_assert!(verify(&changed).is_err(), "accepted a change at {}", i);
         // Nor does the gate find a session in it, wherever the byte landed.
         let headers = vec![("cookie".to_owned(), format!("{NAME}={changed}"))];
-        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, has_body: false, nonce: [9; 16] };
+        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, nonce: [9; 16] };
         match gate.evaluate(&parts, NOW) {
             Evaluation::Done(Verdict::Reply(r)) => prop_assert_eq!(r.status, 401),
             other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),

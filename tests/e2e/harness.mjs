@@ -77,6 +77,12 @@ export async function startOrigin(respond, { upgrade = false } = {}) {
         req.socket.end(Buffer.from(custom.raw, "latin1"));
         return;
       }
+      if (custom?.stream) {
+        // A streamed body: `stream(res)` writes and ends it when it likes.
+        res.writeHead(custom.status ?? 200, custom.headers ?? {});
+        custom.stream(res);
+        return;
+      }
       if (custom) {
         res.writeHead(custom.status ?? 200, custom.headers ?? {});
         res.end(custom.body ?? "");
@@ -86,9 +92,12 @@ export async function startOrigin(respond, { upgrade = false } = {}) {
       res.end(JSON.stringify({ origin: true, method: req.method, url: req.url, bytes: body.length }));
     });
   });
+  const upgraded = new Set();
   if (upgrade) {
     server.on("upgrade", (req, socket) => {
       socket.on("error", () => {});
+      upgraded.add(socket);
+      socket.on("close", () => upgraded.delete(socket));
       const record = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.alloc(0), upgrade: true };
       requests.push(record);
       const custom = respond ? respond(record) : undefined;
@@ -97,7 +106,19 @@ export async function startOrigin(respond, { upgrade = false } = {}) {
         .flatMap(([name, value]) => [].concat(value).map((v) => `${name}: ${v}\r\n`))
         .join("");
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${extra}\r\n`);
-      setTimeout(() => socket.end(), 200);
+      if (!custom?.echo) {
+        setTimeout(() => socket.end(), 200);
+        return;
+      }
+      // An echo server: every text frame comes back; a close is answered.
+      const frames = wsFrames((opcode, payload) => {
+        if (opcode === 0x8) {
+          socket.end(wsFrame(0x8, payload.subarray(0, 2)));
+        } else {
+          socket.write(wsFrame(opcode, payload));
+        }
+      });
+      socket.on("data", frames);
     });
   }
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -109,8 +130,97 @@ export async function startOrigin(respond, { upgrade = false } = {}) {
     seen(prefix) {
       return requests.filter((r) => r.url.startsWith(prefix));
     },
-    close: () => new Promise((resolve) => server.close(resolve)),
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      // Upgraded sockets are no longer HTTP connections: end them here, or
+      // one the gate relayed could hold `close` open after the gate is gone.
+      for (const socket of upgraded) socket.destroy();
+      server.closeAllConnections();
+    }),
   };
+}
+
+/** One WebSocket frame (FIN set), masked when `mask` (as a client must). */
+export function wsFrame(opcode, payload, mask = false) {
+  const data = Buffer.from(payload);
+  const len = data.length;
+  const head = len < 126 ? Buffer.from([0x80 | opcode, (mask ? 0x80 : 0) | len])
+    : Buffer.from([0x80 | opcode, (mask ? 0x80 : 0) | 126, len >> 8, len & 0xff]);
+  if (!mask) return Buffer.concat([head, data]);
+  const key = Buffer.from([1, 2, 3, 4]);
+  return Buffer.concat([head, key, Buffer.from(data.map((b, i) => b ^ key[i % 4]))]);
+}
+
+/** A parser of WebSocket frames arriving in chunks: calls `onFrame(opcode, payload)` per frame. */
+export function wsFrames(onFrame) {
+  let buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      if (buffer.length < 2) return;
+      let len = buffer[1] & 0x7f;
+      let offset = 2;
+      if (len === 126) {
+        if (buffer.length < 4) return;
+        len = buffer.readUInt16BE(2);
+        offset = 4;
+      }
+      const masked = (buffer[1] & 0x80) !== 0;
+      const total = offset + (masked ? 4 : 0) + len;
+      if (buffer.length < total) return;
+      let payload = buffer.subarray(offset + (masked ? 4 : 0), total);
+      if (masked) {
+        const key = buffer.subarray(offset, offset + 4);
+        payload = Buffer.from(payload.map((b, i) => b ^ key[i % 4]));
+      }
+      const opcode = buffer[0] & 0x0f;
+      buffer = buffer.subarray(total);
+      onFrame(opcode, payload);
+    }
+  };
+}
+
+/**
+ * A WebSocket client on a plain socket: resolves once the 101 arrived to
+ * { status, send(text), messages, closed (a promise of the close code, or
+ * null when the connection just ended) }.
+ */
+export function wsConnect(target, path, headers = {}) {
+  const { hostname, port, host } = new URL(target);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: hostname, port: Number(port) });
+    const lines = [`GET ${path} HTTP/1.1`, `Host: ${host}`, "Upgrade: websocket", "Connection: Upgrade",
+      "Sec-WebSocket-Version: 13", `Sec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+    let head = Buffer.alloc(0);
+    const messages = [];
+    let settle;
+    const closed = new Promise((r) => { settle = r; });
+    const frames = wsFrames((opcode, payload) => {
+      if (opcode === 0x8) settle(payload.length >= 2 ? payload.readUInt16BE(0) : 1005);
+      else messages.push(payload.toString());
+    });
+    const onData = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      socket.off("data", onData);
+      const status = Number(head.subarray(0, end).toString("latin1").split(" ")[1]);
+      socket.on("data", frames);
+      frames(head.subarray(end + 4));
+      resolve({
+        status,
+        messages,
+        closed,
+        send: (text) => { if (!socket.destroyed) socket.write(wsFrame(0x1, text, true)); },
+        end: () => socket.destroy(),
+      });
+    };
+    socket.on("data", onData);
+    socket.on("error", (e) => { settle(null); reject(e); });
+    socket.on("close", () => settle(null));
+  });
 }
 
 /** A fresh key ring entry `kid:base64url(32 bytes)`. */
@@ -121,14 +231,15 @@ export async function keygen(kid) {
 }
 
 /**
- * Starts the built worker under `wrangler dev` with these vars and secrets.
+ * Starts the built worker (or another Worker script, `main`) under
+ * `wrangler dev` with these vars and secrets.
  * With `failingKv`, `REVOCATIONS` is not a KV namespace but a service binding
  * to tests/e2e/kv-double.mjs, run in the same process: reads reach a real
  * local namespace, writes fail unless `doubleMode("ok" | "fail-first")` says
  * otherwise.
  * Returns { url, fetch, kvPut, kvGet, doubleMode, cli, logs, stop }.
  */
-export async function startGate({ vars = {}, secrets = {}, name = "gate", failingKv = false } = {}) {
+export async function startGate({ vars = {}, secrets = {}, name = "gate", main = path.join(ROOT, "build", "index.js"), failingKv = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `session-gate-${name}-`));
   const port = await freePort();
   const inspectorPort = await freePort();
@@ -138,7 +249,7 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", failin
     : [`[[kv_namespaces]]`, `binding = "REVOCATIONS"`, `id = "${NAMESPACE}"`];
   const toml = [
     `name = "session-gate-e2e"`,
-    `main = ${JSON.stringify(path.join(ROOT, "build", "index.js"))}`,
+    `main = ${JSON.stringify(main)}`,
     `compatibility_date = "2025-09-01"`,
     ``,
     ...revocations,
