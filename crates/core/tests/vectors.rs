@@ -10,10 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use session_gate::encoding::b64url_encode;
-use session_gate::session::{seal, ClaimError, CookieError, UnverifiedCookie, VerifiedSession};
-use session_gate::settings::Settings;
-use session_gate::time_policy::{Liveness, TimeError};
+use session_gate_core::encoding::b64url_encode;
+use session_gate_core::session::{
+    seal, ClaimError, CookieError, UnverifiedCookie, VerifiedSession,
+};
+use session_gate_core::settings::Settings;
+use session_gate_core::time_policy::{Liveness, TimeError};
 
 #[path = "vectors/generate.rs"]
 mod generate;

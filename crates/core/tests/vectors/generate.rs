@@ -21,9 +21,9 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use session_gate::encoding::b64url_encode;
-use session_gate::keyring::Key;
-use session_gate::session::{seal, Claims, Roles, SessionId};
+use session_gate_core::encoding::b64url_encode;
+use session_gate_core::keyring::Key;
+use session_gate_core::session::{seal, Claims, Roles, SessionId};
 
 /// The `now` of most cases: 2023-11-14T22:13:20Z, in milliseconds.
 const NOW: u64 = 1_700_000_000_000;
