@@ -1,10 +1,10 @@
-//! Prints the cookie test vectors, `tests/vectors/cookies.json`:
+//! Prints the cookie test vectors, `crates/core/tests/vectors/cookies.json`:
 //!
 //! ```text
-//! cargo run --example gen_vectors > tests/vectors/cookies.json
+//! cargo run -p session-gate-core --example gen_vectors > crates/core/tests/vectors/cookies.json
 //! ```
 //!
-//! The generator itself lives in `tests/vectors/generate.rs`, where the
+//! The generator itself lives in `crates/core/tests/vectors/generate.rs`, where the
 //! vector tests also use it to check that the committed file is current.
 
 #[path = "../tests/vectors/generate.rs"]

@@ -2,7 +2,7 @@
 //! HMAC and canonical JSON, randomness from the platform, path normalisation,
 //! settings errors, time boundaries and one full gate evaluation. Every test
 //! runs natively (`cargo test`) and in Node under wasm32
-//! (`cargo test --target wasm32-unknown-unknown --test core_wasm`).
+//! (`cargo test -p session-gate-core --target wasm32-unknown-unknown --test core_wasm`).
 
 use session_gate_core::gate::Gate;
 use session_gate_core::path::{normalize, PathError};

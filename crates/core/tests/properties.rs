@@ -15,7 +15,7 @@
 //! Native only: proptest is a native dev-dependency (it does not build for
 //! wasm32-unknown-unknown, and the wasm32 suite runs fixed vectors instead).
 //! Case counts are modest so `cargo test` stays fast; set `PROPTEST_CASES`
-//! to run more, e.g. `PROPTEST_CASES=20000 cargo test --test properties`.
+//! to run more, e.g. `PROPTEST_CASES=20000 cargo test -p session-gate-core --test properties`.
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;

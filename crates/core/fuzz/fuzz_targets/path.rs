@@ -68,6 +68,7 @@ fuzz_target!(|data: &[u8]| {
             method,
             url: &url,
             headers: &headers,
+            nonce: [9; 16],
         };
         match gate().evaluate(&parts, 1_700_000_000_000) {
             Evaluation::Done(Verdict::Forward(fwd)) => {
