@@ -25,7 +25,7 @@ build: deps
 
 ## Build the native command-line tool (target/debug/session-gate).
 cli:
-	@cargo build --quiet --bin session-gate
+	@cargo build --quiet -p session-gate-cli
 
 ## Build the demo origin (target/debug/demo-origin), native only.
 demo-origin:
@@ -38,12 +38,14 @@ dev: deps cli demo-origin
 ## Run every test: native, wasm32, end to end, in a browser.
 test: deps test-native test-wasm test-e2e test-browser
 
+## Every crate of the workspace natively: the core (unit, integration,
+## property and vector tests), the Worker, the CLI, the demo origin.
 test-native:
-	cargo test
-	cargo test -p demo-origin
+	cargo test --workspace
 
+## The core's tests under wasm32 (wasm-bindgen-test-runner, .cargo/config.toml).
 test-wasm:
-	cargo test --target wasm32-unknown-unknown --test vectors --test core_wasm --test gate_flow
+	cargo test -p session-gate-core --target wasm32-unknown-unknown --test vectors --test core_wasm --test gate_flow
 
 test-e2e: build cli
 	rm -rf tests/e2e/.state
@@ -63,9 +65,8 @@ test-browser: build cli demo-origin chromium
 ## Formatting and lints, as CI runs them.
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
-	cargo clippy -p demo-origin --all-targets -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -p session-gate -p session-gate-core --lib -- -D warnings
 
 ## Benchmarks, never part of `test`: microbenchmarks, the gate beside a
 ## pass-through and a JavaScript peer under workerd, size, memory. Writes

@@ -3,7 +3,7 @@
 //
 // Three Workers, each served by its own workerd process (the binary wrangler
 // ships, run directly: no wrangler, no miniflare proxy in the request path),
-// stand in front of the same loopback origin (examples/bench_origin.rs):
+// stand in front of the same loopback origin (crates/cli/examples/bench_origin.rs):
 //
 //   pass-through  bench/passthrough.js: forwards, checks nothing
 //   gate          build/index.js + build/index_bg.wasm: session-gate itself

@@ -26,10 +26,10 @@ if [ "$(twiggy --version 2>/dev/null | awk '{print $NF}')" != "$TWIGGY_VERSION" 
 fi
 
 log "building the CLI (mints the cookies) and the loopback origin"
-cargo build --quiet --release --bin session-gate --example bench_origin
+cargo build --quiet --release -p session-gate-cli --bin session-gate --example bench_origin
 
 log "microbenchmarks (criterion)"
-cargo bench --quiet --bench cookie
+cargo bench --quiet -p session-gate-core --bench cookie
 
 log "end to end, memory and size"
 node bench/run.mjs

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Regenerates the tables of src/confusables.rs.
+"""Regenerates the tables of crates/core/src/confusables.rs.
 
 Usage: scripts/confusables.py [BESTFIT_DIR]
 
 With BESTFIT_DIR (a directory holding Microsoft's WindowsBestFit tables,
 bestfit*.txt from https://www.unicode.org/Public/MAPPINGS/VENDORS/MICSFT/WindowsBestFit/),
-writes tests/data/bestfit-separators.txt: every (code page, code point, byte)
+writes crates/core/tests/data/bestfit-separators.txt: every (code page, code point, byte)
 whose best-fit mapping is one of the target bytes . / \\ %. Then prints the
 Rust table: every code point that best fit maps to a target, and every code
 point whose NFKC form (this Python's unicodedata) holds a target or a
-best-fit character. src/confusables.rs's test checks the table against
+best-fit character. crates/core/src/confusables.rs's test checks the table against
 this Python's NFKC and against the data file.
 """
 import glob
@@ -19,7 +19,7 @@ import unicodedata
 
 TARGETS = {0x2E: ".", 0x2F: "/", 0x5C: "\\", 0x25: "%"}
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-DATA = os.path.join(ROOT, "tests", "data", "bestfit-separators.txt")
+DATA = os.path.join(ROOT, "crates", "core", "tests", "data", "bestfit-separators.txt")
 
 
 def read_bestfit(directory):

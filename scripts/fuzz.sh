@@ -30,13 +30,13 @@ fi
 # ring, their payloads, Cookie headers, hostile paths and a full settings set.
 KEYS="k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE,k0:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI"
 seed() { # seed TARGET NAME MODE-BYTE-OR-EMPTY TEXT
-  local dir="fuzz/corpus/$1"
+  local dir="crates/core/fuzz/corpus/$1"
   mkdir -p "$dir"
   if [ -n "$3" ]; then printf "\\x$3%s" "$4" > "$dir/seed-$2"; else printf '%s' "$4" > "$dir/seed-$2"; fi
 }
-if [ ! -d fuzz/corpus/cookie ]; then
+if [ ! -d crates/core/fuzz/corpus/cookie ]; then
   log "generating seed corpora"
-  cargo build --quiet --bin session-gate
+  cargo build --quiet -p session-gate-cli
   i=0
   for args in "--sub alice" "--sub zoë --roles admin,viewer" "--sub a\"b\\c --roles x" "--sub 日本語 --iat 1 --seen 2"; do
     # shellcheck disable=SC2086
@@ -76,16 +76,16 @@ ORIGIN_SECRET=0123456789abcdef0123456789abcdef"
 fi
 
 log "building the fuzz targets (sanitizer: $SANITIZER)"
-RUSTC_BOOTSTRAP=1 cargo fuzz build --fuzz-dir fuzz -s "$SANITIZER"
+RUSTC_BOOTSTRAP=1 cargo fuzz build --fuzz-dir crates/core/fuzz -s "$SANITIZER"
 
 summary=()
 for target in $TARGETS; do
   log "$target: $RUNS runs"
-  out="fuzz/artifacts/$target.log"
-  mkdir -p fuzz/artifacts
+  out="crates/core/fuzz/artifacts/$target.log"
+  mkdir -p crates/core/fuzz/artifacts
   start=$(date +%s)
   set +e
-  RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz -s "$SANITIZER" "$target" "fuzz/corpus/$target" -- \
+  RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir crates/core/fuzz -s "$SANITIZER" "$target" "crates/core/fuzz/corpus/$target" -- \
     -runs="$RUNS" -print_final_stats=1 -max_len=4096 -timeout=10 > "$out" 2>&1
   status=$?
   set -e

@@ -1,7 +1,7 @@
 //! The Worker adapter: turns the runtime's `Request` into [`RequestParts`],
 //! reads the clock, performs the KV reads and writes and the origin fetch, and
 //! applies the core's verdict. It holds no policy: every decision, status,
-//! header and body comes from [`crate::gate::Gate`].
+//! header and body comes from [`session_gate_core::gate::Gate`].
 //!
 //! It works on the runtime's own `Request` and `Response` objects
 //! (`web_sys`), not on workers-rs' wrappers: converting to and from those
@@ -18,12 +18,12 @@ use worker::worker_sys::ext::{RequestExt as _, ResponseExt as _, ResponseInitExt
 use worker::{console_log, event, js_sys, web_sys, Context, Env};
 use zeroize::Zeroizing;
 
-use crate::edits::HeaderEdits;
-use crate::gate::Gate;
-use crate::log::LogRecord;
-use crate::revocation::{self, Lookup, LookupFailed, RevocationCache};
-use crate::settings::{self, Settings};
-use crate::verdict::{
+use session_gate_core::edits::HeaderEdits;
+use session_gate_core::gate::Gate;
+use session_gate_core::log::LogRecord;
+use session_gate_core::revocation::{self, Lookup, LookupFailed, RevocationCache};
+use session_gate_core::settings::{self, Settings};
+use session_gate_core::verdict::{
     Ended, Evaluation, Forward, KvWrite, Reply, RequestParts, RevocationLookups, Verdict, Watch,
 };
 

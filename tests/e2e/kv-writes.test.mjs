@@ -13,7 +13,7 @@ const COOKIE = "__Host-session";
 const SOURCE = "red-team pass, issue 9 item 5";
 /** Longer than REVOCATION_CACHE (1 s) plus a margin: an isolate cache entry would be gone. */
 const BEYOND_CACHE_MS = 2500;
-/** The attempts the gate makes at each write (`WRITE_ATTEMPTS` in src/revocation.rs). */
+/** The attempts the gate makes at each write (`WRITE_ATTEMPTS` in crates/core/src/revocation.rs). */
 const WRITE_ATTEMPTS = "3";
 const ORIGIN_BODY = "origin body that must not pass";
 

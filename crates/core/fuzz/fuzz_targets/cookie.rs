@@ -16,10 +16,10 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use session_gate::encoding::b64url_encode;
-use session_gate::headers::{find_session_cookie, strip_session_cookie, CookieSearch};
-use session_gate::keyring::KeyRing;
-use session_gate::session::{seal, UnverifiedCookie, MAC_LABEL};
+use session_gate_core::encoding::b64url_encode;
+use session_gate_core::headers::{find_session_cookie, strip_session_cookie, CookieSearch};
+use session_gate_core::keyring::KeyRing;
+use session_gate_core::session::{seal, UnverifiedCookie, MAC_LABEL};
 
 const NAME: &str = "__Host-session";
 /// Must match fuzz/seeds.sh: k1 = 32 bytes of 0x01 (signs), k0 = 32 bytes of 0x02.

@@ -15,24 +15,21 @@
 //! a cookie minted here is valid at the gate and `inspect` judges a cookie as
 //! the gate would (revocation aside).
 
-#[cfg(target_arch = "wasm32")]
-fn main() {}
-
-#[cfg(not(target_arch = "wasm32"))]
 fn main() {
     std::process::exit(cli::run(std::env::args().skip(1).collect()));
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::io::Read;
     use std::process::Command;
     use std::time::{SystemTime, UNIX_EPOCH};
 
-    use session_gate::encoding::b64url_encode;
-    use session_gate::revocation::{sid_key, sid_ttl_secs, user_key};
-    use session_gate::session::{is_valid_sub, seal, Claims, Roles, SessionId, UnverifiedCookie};
-    use session_gate::settings::Settings;
+    use session_gate_core::encoding::b64url_encode;
+    use session_gate_core::revocation::{sid_key, sid_ttl_secs, user_key};
+    use session_gate_core::session::{
+        is_valid_sub, seal, Claims, Roles, SessionId, UnverifiedCookie,
+    };
+    use session_gate_core::settings::Settings;
 
     const USAGE: &str = "usage:
   session-gate keygen [--kid KID]
@@ -66,7 +63,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
                 Ok(())
             }
             Some("--version" | "version") => {
-                println!("session-gate {}", session_gate::VERSION);
+                println!("session-gate {}", session_gate_core::VERSION);
                 Ok(())
             }
             _ => Err(usage("unknown or missing command")),
@@ -195,9 +192,9 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             return Err(usage("keygen takes no arguments"));
         }
         let kid = match args.value("--kid") {
-            Some(kid) if session_gate::keyring::is_valid_kid(kid) => kid.to_owned(),
+            Some(kid) if session_gate_core::keyring::is_valid_kid(kid) => kid.to_owned(),
             Some(_) => return Err(usage("--kid must match [A-Za-z0-9_-]{1,16}")),
-            None => format!("k{}", session_gate::encoding::hex(&random::<4>()?)),
+            None => format!("k{}", session_gate_core::encoding::hex(&random::<4>()?)),
         };
         println!("{kid}:{}", b64url_encode(&random::<32>()?));
         Ok(())
@@ -383,7 +380,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             &["--host", "--method", "--path", "--query", "--now"],
         )?;
         // An origin has ORIGIN_SECRET, never the gate's SESSION_KEYS.
-        let secret = session_gate::settings::origin_secret(setting("ORIGIN_SECRET"))
+        let secret = session_gate_core::settings::origin_secret(setting("ORIGIN_SECRET"))
             .map_err(|e| Fail(format!("setting {e}"), 1))?
             .ok_or_else(|| {
                 Fail(
@@ -396,7 +393,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             args.value(name)
                 .ok_or_else(|| usage(format!("verify-assertion needs {name}")))
         };
-        let expected = session_gate::assertion::Expected {
+        let expected = session_gate_core::assertion::Expected {
             aud: need("--host")?,
             mth: need("--method")?,
             pth: need("--path")?,
@@ -404,7 +401,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             query: args.value("--query").unwrap_or(""),
             now: args.millis("--now")?.unwrap_or_else(now_ms),
         };
-        let claims = session_gate::assertion::verify(&text, &secret, &expected)
+        let claims = session_gate_core::assertion::verify(&text, &secret, &expected)
             .map_err(|e| Fail(format!("invalid assertion: {e}"), 1))?;
         let json = serde_json::to_string_pretty(&claims)
             .map_err(|_| Fail("could not print the claims".into(), 1))?;

@@ -8,8 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use session_gate::path::normalize;
-use session_gate::settings::Settings;
+use session_gate_core::path::normalize;
+use session_gate_core::settings::Settings;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -2,10 +2,12 @@
 //! tests, the fuzzers or the end-to-end attack suite found, pinned at the
 //! decision function. Pure: no worker, no network, no clock.
 
-use session_gate::gate::Gate;
-use session_gate::session::{seal, Claims, Roles, SessionId};
-use session_gate::settings::Settings;
-use session_gate::verdict::{Evaluation, Forward, Reply, RequestParts, RevocationLookups, Verdict};
+use session_gate_core::gate::Gate;
+use session_gate_core::session::{seal, Claims, Roles, SessionId};
+use session_gate_core::settings::Settings;
+use session_gate_core::verdict::{
+    Evaluation, Forward, Reply, RequestParts, RevocationLookups, Verdict,
+};
 
 const NOW: u64 = 1_700_000_000_000;
 const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
@@ -185,7 +187,7 @@ fn the_same_origin_check_covers_every_state_changing_request() {
 /// line is part of a value, never a session.
 #[test]
 fn a_session_cookie_tossed_inside_another_value_is_never_read() {
-    use session_gate::headers::{find_session_cookie, strip_session_cookie, CookieSearch};
+    use session_gate_core::headers::{find_session_cookie, strip_session_cookie, CookieSearch};
     assert_eq!(
         find_session_cookie(&["a=1, __Host-session=v"], NAME),
         CookieSearch::Missing

@@ -18,12 +18,12 @@ mod native {
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
 
-    use session_gate::encoding::b64url_encode;
-    use session_gate::gate::Gate;
-    use session_gate::keyring::KeyRing;
-    use session_gate::session::{seal, Claims, Roles, SessionId, UnverifiedCookie, MAC_LABEL};
-    use session_gate::settings::Settings;
-    use session_gate::verdict::{Evaluation, RequestParts, RevocationLookups, Verdict};
+    use session_gate_core::encoding::b64url_encode;
+    use session_gate_core::gate::Gate;
+    use session_gate_core::keyring::KeyRing;
+    use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie, MAC_LABEL};
+    use session_gate_core::settings::Settings;
+    use session_gate_core::verdict::{Evaluation, RequestParts, RevocationLookups, Verdict};
 
     const NAME: &str = "__Host-session";
     const NOW: u64 = 1_700_000_000_000;

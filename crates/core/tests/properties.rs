@@ -15,23 +15,23 @@
 //! Native only: proptest is a native dev-dependency (it does not build for
 //! wasm32-unknown-unknown, and the wasm32 suite runs fixed vectors instead).
 //! Case counts are modest so `cargo test` stays fast; set `PROPTEST_CASES`
-//! to run more, e.g. `PROPTEST_CASES=20000 cargo test --test properties`.
+//! to run more, e.g. `PROPTEST_CASES=20000 cargo test -p session-gate-core --test properties`.
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use session_gate::encoding::{b64url_decode, b64url_encode, percent_decode};
-use session_gate::gate::Gate;
-use session_gate::handshake::encode_sub;
-use session_gate::keyring::KeyRing;
-use session_gate::path::normalize;
-use session_gate::scrub::{scrub_emitted_url, scrub_refresh};
-use session_gate::session::{
+use session_gate_core::encoding::{b64url_decode, b64url_encode, percent_decode};
+use session_gate_core::gate::Gate;
+use session_gate_core::handshake::encode_sub;
+use session_gate_core::keyring::KeyRing;
+use session_gate_core::path::normalize;
+use session_gate_core::scrub::{scrub_emitted_url, scrub_refresh};
+use session_gate_core::session::{
     is_valid_sub, seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie, MAC_LABEL,
 };
-use session_gate::settings::Settings;
-use session_gate::verdict::{Evaluation, RequestParts, RevocationLookups, Verdict};
+use session_gate_core::settings::Settings;
+use session_gate_core::verdict::{Evaluation, RequestParts, RevocationLookups, Verdict};
 
 const NOW: u64 = 1_700_000_000_000;
 const NAME: &str = "__Host-session";
@@ -356,7 +356,7 @@ proptest! {
         let ring = ring();
         let key = if old_key { ring.get("k0").unwrap() } else { ring.signing_key() };
         let value = seal(&claims, key, NAME);
-        prop_assert!(value.len() <= session_gate::session::MAX_COOKIE_VALUE);
+        prop_assert!(value.len() <= session_gate_core::session::MAX_COOKIE_VALUE);
         let verified = UnverifiedCookie::parse(&value).unwrap().verify(&ring, NAME).unwrap();
         prop_assert_eq!(verified.kid(), key.kid());
         prop_assert_eq!(verified.claims(), &claims);
@@ -816,11 +816,11 @@ proptest! {
             // Exactly one assertion, and it is the gate's (it verifies).
             let assertions: Vec<_> = seen.iter().filter(|(n, _)| n == "x-session-assertion").collect();
             prop_assert_eq!(assertions.len(), 1);
-            let key = session_gate::keyring::Key::new("origin", secret_value.as_bytes()).unwrap();
-            let claims = session_gate::assertion::verify(
+            let key = session_gate_core::keyring::Key::new("origin", secret_value.as_bytes()).unwrap();
+            let claims = session_gate_core::assertion::verify(
                 &assertions[0].1,
                 &key,
-                &session_gate::assertion::Expected { aud: HOST, mth: "GET", pth: path, query: "", now: NOW },
+                &session_gate_core::assertion::Expected { aud: HOST, mth: "GET", pth: path, query: "", now: NOW },
             );
             prop_assert!(claims.is_ok(), "{:?}", claims);
             seen.retain(|(n, _)| n != "x-session-assertion");

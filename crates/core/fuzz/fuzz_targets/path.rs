@@ -8,11 +8,11 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use session_gate::gate::Gate;
-use session_gate::path::normalize;
-use session_gate::scrub::{scrub_path_params, scrub_query, scrub_url};
-use session_gate::settings::Settings;
-use session_gate::verdict::{Evaluation, RequestParts, Verdict};
+use session_gate_core::gate::Gate;
+use session_gate_core::path::normalize;
+use session_gate_core::scrub::{scrub_path_params, scrub_query, scrub_url};
+use session_gate_core::settings::Settings;
+use session_gate_core::verdict::{Evaluation, RequestParts, Verdict};
 
 const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
 
@@ -68,6 +68,7 @@ fuzz_target!(|data: &[u8]| {
             method,
             url: &url,
             headers: &headers,
+            nonce: [9; 16],
         };
         match gate().evaluate(&parts, 1_700_000_000_000) {
             Evaluation::Done(Verdict::Forward(fwd)) => {

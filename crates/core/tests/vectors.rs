@@ -1,19 +1,21 @@
-//! Runs the language-neutral cookie vectors of `tests/vectors/cookies.json`
+//! Runs the language-neutral cookie vectors of `crates/core/tests/vectors/cookies.json`
 //! against the core, natively and under wasm32 (in Node, with
 //! wasm-bindgen-test). The file is compiled in with `include_str!` because
 //! wasm32 has no filesystem.
 //!
 //! Regenerate the file with
-//! `cargo run --example gen_vectors > tests/vectors/cookies.json`.
+//! `cargo run -p session-gate-core --example gen_vectors > crates/core/tests/vectors/cookies.json`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use session_gate::encoding::b64url_encode;
-use session_gate::session::{seal, ClaimError, CookieError, UnverifiedCookie, VerifiedSession};
-use session_gate::settings::Settings;
-use session_gate::time_policy::{Liveness, TimeError};
+use session_gate_core::encoding::b64url_encode;
+use session_gate_core::session::{
+    seal, ClaimError, CookieError, UnverifiedCookie, VerifiedSession,
+};
+use session_gate_core::settings::Settings;
+use session_gate_core::time_policy::{Liveness, TimeError};
 
 #[path = "vectors/generate.rs"]
 mod generate;
@@ -137,7 +139,7 @@ fn describe(failure: &Failure) -> (&'static str, &'static str) {
 }
 
 fn load() -> File {
-    serde_json::from_str(VECTORS).expect("tests/vectors/cookies.json is not valid")
+    serde_json::from_str(VECTORS).expect("crates/core/tests/vectors/cookies.json is not valid")
 }
 
 /// Compares one field; `None` in the vector means "not stated".
@@ -331,7 +333,7 @@ fn vectors_are_well_formed_and_cover_every_check() {
 fn committed_file_matches_the_generator() {
     assert!(
         generate::render() == VECTORS,
-        "tests/vectors/cookies.json is stale: run \
-         `cargo run --example gen_vectors > tests/vectors/cookies.json` and review the diff"
+        "crates/core/tests/vectors/cookies.json is stale: run \
+         `cargo run -p session-gate-core --example gen_vectors > crates/core/tests/vectors/cookies.json` and review the diff"
     );
 }

@@ -72,12 +72,38 @@ impl fmt::Display for KeyRingError {
 
 impl std::error::Error for KeyRingError {}
 
+/// A keyed HMAC-SHA256 state (the inner and outer hash states after the
+/// padded key: as good as the key itself), overwritten when dropped.
+///
+/// hmac 0.12's `Hmac<Sha256>` does not implement `Zeroize`, and the core
+/// forbids `unsafe`, so the wipe is a whole-value overwrite with the state of
+/// an all-zero key, kept by [`std::hint::black_box`] from being removed as a
+/// dead store. Copies the MAC computation itself makes on the stack (one
+/// clone per tag, the hash's working state) are not wiped.
+#[derive(Clone)]
+struct KeyedMac(HmacSha256);
+
+impl KeyedMac {
+    /// Replaces the keyed state with one keyed by zeros.
+    fn wipe(&mut self) {
+        self.0 = HmacSha256::new_from_slice(&[0; MIN_KEY_BYTES])
+            .expect("HMAC takes a key of any length");
+        std::hint::black_box(&mut self.0);
+    }
+}
+
+impl Drop for KeyedMac {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
 /// One HMAC-SHA256 key with its id. The key bytes are held only as a keyed
-/// MAC state; `Debug` never shows them.
+/// MAC state, overwritten when the key is dropped; `Debug` never shows them.
 #[derive(Clone)]
 pub struct Key {
     kid: String,
-    mac: HmacSha256,
+    mac: KeyedMac,
 }
 
 impl Key {
@@ -87,7 +113,7 @@ impl Key {
         if !is_valid_kid(kid) || bytes.len() < MIN_KEY_BYTES {
             return None;
         }
-        let mac = HmacSha256::new_from_slice(bytes).ok()?;
+        let mac = KeyedMac(HmacSha256::new_from_slice(bytes).ok()?);
         Some(Self {
             kid: kid.to_owned(),
             mac,
@@ -101,7 +127,7 @@ impl Key {
 
     /// HMAC-SHA256 over the concatenation of `parts`.
     pub fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = self.mac.clone();
+        let mut mac = self.mac.0.clone();
         for part in parts {
             mac.update(part);
         }
@@ -110,7 +136,7 @@ impl Key {
 
     /// Verifies `tag` over `parts` in constant time.
     pub fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        let mut mac = self.mac.clone();
+        let mut mac = self.mac.0.clone();
         for part in parts {
             mac.update(part);
         }
@@ -286,5 +312,23 @@ mod tests {
         assert!(a.verify(&[b"xy"], &tag));
         assert!(!b.verify(&[b"xy"], &tag));
         assert!(!a.verify(&[b"xy"], &tag[..31]));
+    }
+
+    #[test]
+    fn a_wiped_state_holds_nothing_of_the_key() {
+        let key = Key::new("a", &[7; 32]).unwrap();
+        let zero = Key::new("z", &[0; 32]).unwrap();
+        let before = key.tag(&[b"x"]);
+        assert_ne!(before, zero.tag(&[b"x"]));
+        // What `Drop` does: afterwards the state is the all-zero key's.
+        let mut mac = key.mac.clone();
+        mac.wipe();
+        let after: [u8; 32] = {
+            let mut m = mac.0.clone();
+            m.update(b"x");
+            m.finalize().into_bytes().into()
+        };
+        assert_eq!(after, zero.tag(&[b"x"]));
+        assert_eq!(key.tag(&[b"x"]), before, "the key itself is untouched");
     }
 }

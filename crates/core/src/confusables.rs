@@ -11,7 +11,7 @@
 //! NFKC form holds `.`, `/`, `\`, `%` or a best-fit character (checked
 //! against Python's `unicodedata` over all of Unicode), and every code point
 //! that a Windows best-fit table maps to one of those bytes
-//! (`tests/data/bestfit-separators.txt`, extracted from Microsoft's tables by
+//! (`crates/core/tests/data/bestfit-separators.txt`, extracted from Microsoft's tables by
 //! `scripts/confusables.py`, which also regenerates this table). NFKC
 //! cannot produce one of these from a sequence whose characters each lack
 //! it: `.`, `/`, `\` and `%` never combine with anything.

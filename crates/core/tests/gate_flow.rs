@@ -2,11 +2,11 @@
 //! verdict, and the response phase with the origin's handshake. Pure: no
 //! worker, no network, no clock. Runs natively and under wasm32.
 
-use session_gate::assertion::{self, Expected};
-use session_gate::gate::Gate;
-use session_gate::session::{seal, Claims, Roles, SessionId, UnverifiedCookie};
-use session_gate::settings::Settings;
-use session_gate::verdict::{
+use session_gate_core::assertion::{self, Expected};
+use session_gate_core::gate::Gate;
+use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie};
+use session_gate_core::settings::Settings;
+use session_gate_core::verdict::{
     Evaluation, Forward, Reply, RequestParts, ResponsePlan, RevocationLookups, Verdict,
 };
 
@@ -706,7 +706,7 @@ fn refused_handshakes_never_fail_open() {
 // `HANDSHAKE_AUTH=on`: the nonce goes to the origin; the handshake needs a
 // tag over that nonce and the lines exactly as received.
 fn handshakes_are_authenticated_with_origin_secret() {
-    use session_gate::handshake::handshake_tag;
+    use session_gate_core::handshake::handshake_tag;
     let g = gate_with(&[("ORIGIN_SECRET", SECRET)]);
     assert!(g.settings().handshake_auth);
     let secret = g.settings().origin_secret.clone().unwrap();
