@@ -46,17 +46,37 @@ async function ensureVenv() {
   } finally {
     fs.rmSync(probe, { recursive: true, force: true });
   }
-  // A virtualenv for older requirements is stale: remove it.
-  fs.rmSync(CACHE, { recursive: true, force: true });
-  fs.mkdirSync(CACHE, { recursive: true });
-  const started = Date.now();
-  process.stderr.write(`# tests/apps: installing ${path.relative(ROOT, REQUIREMENTS)} into ${path.relative(ROOT, dir)}\n`);
-  await run("python3", ["-m", "venv", dir]);
-  await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS],
-    { maxBuffer: 64 << 20, timeout: 900_000 });
-  fs.writeFileSync(done, `${new Date().toISOString()}\n`);
-  process.stderr.write(`# tests/apps: installed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  return { python, dir };
+  // One installer at a time (suites run in parallel with --test-concurrency
+  // above 1): the others wait for it to finish. A lock older than the
+  // install's own timeout was left by a killed run.
+  const LOCK = `${CACHE}.lock`;
+  for (;;) {
+    try {
+      fs.closeSync(fs.openSync(LOCK, "wx"));
+      break;
+    } catch (e) {
+      if (e.code !== "EEXIST") throw e;
+      if (Date.now() - (fs.statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 900_000) fs.rmSync(LOCK, { force: true });
+      await new Promise((r) => setTimeout(r, 1000));
+      if (fs.existsSync(done)) return { python, dir };
+    }
+  }
+  try {
+    if (fs.existsSync(done)) return { python, dir };
+    // A virtualenv for older requirements is stale: remove it.
+    fs.rmSync(CACHE, { recursive: true, force: true });
+    fs.mkdirSync(CACHE, { recursive: true });
+    const started = Date.now();
+    process.stderr.write(`tests/apps: installing ${path.relative(ROOT, REQUIREMENTS)} into ${path.relative(ROOT, dir)}\n`);
+    await run("python3", ["-m", "venv", dir]);
+    await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS],
+      { maxBuffer: 64 << 20, timeout: 900_000 });
+    fs.writeFileSync(done, `${new Date().toISOString()}\n`);
+    process.stderr.write(`tests/apps: installed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    return { python, dir };
+  } finally {
+    fs.rmSync(LOCK, { force: true });
+  }
 }
 
 /**

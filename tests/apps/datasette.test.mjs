@@ -10,7 +10,7 @@ import { venv, startApp, answers, startAppGate, gateContext, launchBrowser, temp
 
 const run = promisify(execFile);
 const env = await venv();
-if (env.skip) console.log(`# ${env.skip}`);
+if (env.skip) console.log(env.skip);
 
 describe("Datasette through the gate", { skip: env.skip }, () => {
   let app, gate, browser;

@@ -8,7 +8,7 @@ import { venv, startApp, answers, startAppGate, gateContext, launchBrowser, temp
 import { ROOT } from "../e2e/harness.mjs";
 
 const env = await venv();
-if (env.skip) console.log(`# ${env.skip}`);
+if (env.skip) console.log(env.skip);
 
 const FINAL = "echo(hi there): the gate streams every token as it is made";
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import { venv, startApp, answers, startAppGate, gateContext, launchBrowser, tempDir, freePort } from "./apps.mjs";
 
 const env = await venv();
-if (env.skip) console.log(`# ${env.skip}`);
+if (env.skip) console.log(env.skip);
 
 describe("Jupyter Server through the gate", { skip: env.skip }, () => {
   let app, gate, browser;
