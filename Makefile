@@ -5,7 +5,7 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 export PATH := $(CARGO_BIN):$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: deps chromium build cli demo-origin dev test test-native test-wasm test-e2e test-browser lint dry-run bench clean fuzz
+.PHONY: deps chromium build cli demo-origin dev test test-native test-wasm test-e2e test-browser test-apps lint dry-run bench clean fuzz
 
 ## Install the wasm target, wasm-bindgen-cli, worker-build and npm packages (idempotent).
 deps:
@@ -61,6 +61,13 @@ fuzz:
 ## Headless Chromium against the built worker in front of the demo origin.
 test-browser: build cli demo-origin chromium
 	node --test --test-concurrency=1 tests/browser/*.test.mjs
+
+## Real apps from PyPI (Django admin, Jupyter Server, Datasette, a Gradio chat)
+## behind the built worker, driven with Chromium (tests/apps/; not part of
+## `test`). The pinned virtualenv is cached in tests/apps/.venv/; skipped with
+## a message only when it is missing and PyPI cannot be reached.
+test-apps: build cli chromium
+	node --test --test-concurrency=1 tests/apps/*.test.mjs
 
 ## Formatting and lints, as CI runs them.
 lint:

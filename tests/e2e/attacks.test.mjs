@@ -1017,6 +1017,20 @@ const CASES = [
       origin: { path: "/private/ws-handshake", identity: "alice", check: (r) => assert.equal(r.upgrade, true) },
     },
   },
+  {
+    // Before: 302 to the scrubbed URL, which no WebSocket client follows
+    // (Chromium: "Unexpected response code: 302"), so JupyterLab could not
+    // reach a kernel through the gate with the default SESSION_PARAMS.
+    name: "WebSocket URL with ?session_id= (JupyterLab's kernel channel): upgraded, the parameter removed",
+    source: "issue 10 item 5 (tests/apps: jupyter_server's /api/kernels/<id>/channels?session_id=); RFC 6455 section 4.1",
+    // The case above revoked ctx.cookie (its origin answered an unsigned Login).
+    prepare: async (ctx) => { ctx.wsCookie = await ctx.gate.mint({ sub: "alice" }); },
+    send: { via: "socket", lines: (ctx) => [...wsLines("/private/ws?session_id=c1ient&x=1"), `Cookie: ${COOKIE}=${ctx.wsCookie}`, `Origin: http://${ctx.host}`] },
+    expect: {
+      status: 101,
+      origin: { path: "/private/ws?x=1", identity: "alice", check: (r) => assert.equal(r.upgrade, true) },
+    },
+  },
 ];
 
 function wsLines(path) {

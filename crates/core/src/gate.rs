@@ -332,7 +332,16 @@ impl Gate {
         // forwarded as sent, as a pass-through Worker forwards it: the body
         // plays no part in the gate's decision, and browsers cannot send one
         // (so it carries no cross-site risk the same-origin check misses).
-        if had_session_param && (inbound.is_method("GET") || inbound.is_method("HEAD")) {
+        //
+        // A URL with a session parameter is answered with a redirect to the
+        // same URL without it, so the address bar and history lose it too;
+        // other methods, and a protocol upgrade (a WebSocket handshake is a
+        // GET, but no WebSocket client follows a redirect: JupyterLab opens
+        // `/api/kernels/<id>/channels?session_id=<client id>`), are
+        // forwarded with the parameter removed.
+        let navigable = (inbound.is_method("GET") || inbound.is_method("HEAD"))
+            && inbound.header("upgrade").is_none();
+        if had_session_param && navigable {
             let mut log = inbound.log("scrub_redirect");
             log.status = 302;
             return done(Reply {

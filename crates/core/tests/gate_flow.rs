@@ -372,6 +372,15 @@ gate_test! {
         ]));
         assert_eq!(f.url, "http://127.0.0.1:9000/a?k=v");
         assert_eq!(header(&f.headers, "referer"), Some("http://127.0.0.1:9000/prev?page=2"), "scrubbed, then rebased onto the upstream");
+        // A WebSocket handshake cannot follow a redirect, and JupyterLab opens
+        // its kernel channel as `/api/kernels/<id>/channels?session_id=<client
+        // id>`: an upgrade is forwarded with the parameter removed, as a
+        // non-GET is, never answered 302.
+        let ws = [("cookie", c.as_str()), ("upgrade", "websocket"), ("connection", "Upgrade"), ("origin", "https://app.test")];
+        let f = forward(decide(&g, "GET", "https://app.test/api/kernels/k1/channels?session_id=abc&x=1", &ws));
+        assert_eq!(f.url, "http://127.0.0.1:9000/api/kernels/k1/channels?x=1");
+        let anonymous = reply(decide(&g, "GET", "https://app.test/api/kernels/k1/channels?session_id=abc", &ws[1..]));
+        assert_eq!(anonymous.status, 401, "no session: refused as any upgrade is, not redirected");
     }
 
     fn hostile_paths_get_400_and_nothing_else() {
