@@ -132,6 +132,15 @@ describe("session cookies at the gate", () => {
     })).stdout.trim();
     assert.ok(foreign.startsWith("v1.other."));
     await assertRefused(`${COOKIE}=${foreign}`, "invalid");
+    // The client sees `invalid`; the log names the cause, so an operator can
+    // tell a key missing from the ring (a rotation mistake) from tampering.
+    const line = await gate.waitForLog((l) => JSON.parse(l).reason === "unknown_kid");
+    assert.ok(line, "the log line names unknown_kid");
+    const own = await gate.mint({ sub: "alice" });
+    const cut = own.lastIndexOf(".") + 1; // the tag's first character: still canonical base64url
+    const flipped = own.slice(0, cut) + (own[cut] === "A" ? "B" : "A") + own.slice(cut + 1);
+    await assertRefused(`${COOKIE}=${flipped}`, "invalid");
+    assert.ok(await gate.waitForLog((l) => JSON.parse(l).reason === "bad_tag"), "the log line names bad_tag");
   });
 
   it("idle-expired, absolute-expired and future-dated cookies", async () => {

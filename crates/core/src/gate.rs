@@ -93,22 +93,38 @@ impl Inbound {
     }
 }
 
-/// Why a request has no usable session.
+/// Why a request has no usable session: one of the four reasons the
+/// client sees (SPEC 5.6), each with the cause the log line names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NoSession {
     Missing,
-    Invalid,
-    Expired,
-    Revoked,
+    /// `duplicate`, or a [`crate::session::CookieError::cause`] or
+    /// [`crate::time_policy::TimeError::cause`].
+    Invalid(&'static str),
+    /// `idle` or `absolute`.
+    Expired(&'static str),
+    /// `revoked_user` or `revoked_session`.
+    Revoked(&'static str),
 }
 
 impl NoSession {
+    /// The reason the client sees.
     fn reason(self) -> &'static str {
         match self {
             Self::Missing => "missing",
-            Self::Invalid => "invalid",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
+            Self::Invalid(_) => "invalid",
+            Self::Expired(_) => "expired",
+            Self::Revoked(_) => "revoked",
+        }
+    }
+
+    /// The cause the log line records, so an operator can tell a rotation
+    /// mistake (`unknown_kid`) from tampering (`bad_tag`) from clock skew
+    /// (`issued_in_future`).
+    fn cause(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Invalid(c) | Self::Expired(c) | Self::Revoked(c) => c,
         }
     }
 }
@@ -365,7 +381,7 @@ impl Gate {
             .collect();
         let outcome = match find_session_cookie(&cookie_headers, &self.settings.cookie_name) {
             CookieSearch::Missing => Err(NoSession::Missing),
-            CookieSearch::Duplicate => Err(NoSession::Invalid),
+            CookieSearch::Duplicate => Err(NoSession::Invalid("duplicate")),
             CookieSearch::One(value) => self.check_cookie(value, now),
         };
         match outcome {
@@ -398,8 +414,11 @@ impl Gate {
         ) {
             Ok(Revocation::Active) => self.decide(inbound, Ok((live, false)), now),
             Ok(Revocation::FailedOpen) => self.decide(inbound, Ok((live, true)), now),
-            Ok(Revocation::UserRevoked | Revocation::SessionRevoked) => {
-                self.decide(inbound, Err(NoSession::Revoked), now)
+            Ok(Revocation::UserRevoked) => {
+                self.decide(inbound, Err(NoSession::Revoked("revoked_user")), now)
+            }
+            Ok(Revocation::SessionRevoked) => {
+                self.decide(inbound, Err(NoSession::Revoked("revoked_session")), now)
             }
             Err(_) => {
                 let mut log = inbound.log("kv_failure");
@@ -417,7 +436,7 @@ impl Gate {
     fn check_cookie(&self, value: &str, now: u64) -> Result<Live, NoSession> {
         let session = UnverifiedCookie::parse(value)
             .and_then(|c| c.verify(&self.settings.keys, &self.settings.cookie_name))
-            .map_err(|_| NoSession::Invalid)?;
+            .map_err(|e| NoSession::Invalid(e.cause()))?;
         let claims = session.claims();
         let liveness = self
             .settings
@@ -425,9 +444,9 @@ impl Gate {
             .assess(claims.iat, claims.seen, now)
             .map_err(|e| {
                 if e.is_expiry() {
-                    NoSession::Expired
+                    NoSession::Expired(e.cause())
                 } else {
-                    NoSession::Invalid
+                    NoSession::Invalid(e.cause())
                 }
             })?;
         Ok(Live { session, liveness })
@@ -528,7 +547,7 @@ impl Gate {
                 let clear =
                     (no != NoSession::Missing).then(|| clear_cookie(&self.settings.cookie_name));
                 let mut log = inbound.log("forward");
-                log.reason = Some(format!("public/{}", no.reason()));
+                log.reason = Some(format!("public/{}", no.cause()));
                 self.forward(inbound, None, clear, log, now)
             }
             Err(_) if Self::is_preflight(&inbound) => {
@@ -581,7 +600,7 @@ impl Gate {
     fn unauthenticated(&self, inbound: &Inbound, no: NoSession) -> Reply {
         let mut reply = if Self::is_page_load(inbound) {
             let mut log = inbound.log("login_redirect");
-            log.reason = Some(no.reason().into());
+            log.reason = Some(no.cause().into());
             log.status = 302;
             let location = format!(
                 "{}?next={}",
@@ -600,7 +619,7 @@ impl Gate {
             }
         } else {
             let mut log = inbound.log("deny");
-            log.reason = Some(no.reason().into());
+            log.reason = Some(no.cause().into());
             log.status = 401;
             json_reply(401, error_body("unauthenticated", Some(no.reason())), log)
         };
@@ -794,7 +813,7 @@ impl Gate {
                     )
                 }
                 Err(no) => {
-                    log.reason = Some(no.reason().into());
+                    log.reason = Some(no.cause().into());
                     let mut reply =
                         json_reply(401, error_body("unauthenticated", Some(no.reason())), log);
                     if no != NoSession::Missing {

@@ -71,6 +71,22 @@ pub enum ClaimError {
     NotCanonical,
 }
 
+impl CookieError {
+    /// The cause as the log line names it (the client only ever sees
+    /// `invalid`): `unknown_kid` is a rotation mistake, `bad_tag` tampering
+    /// or a key mix-up, `bad_claims` an authentic payload the gate refuses,
+    /// `too_long` and `malformed` anything else.
+    pub fn cause(self) -> &'static str {
+        match self {
+            Self::TooLong => "too_long",
+            Self::Format | Self::Version | Self::KidSyntax | Self::TagEncoding => "malformed",
+            Self::UnknownKid => "unknown_kid",
+            Self::BadTag => "bad_tag",
+            Self::PayloadEncoding | Self::Claims(_) => "bad_claims",
+        }
+    }
+}
+
 impl fmt::Display for CookieError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

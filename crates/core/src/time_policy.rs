@@ -44,6 +44,22 @@ impl TimeError {
     }
 }
 
+impl TimeError {
+    /// The cause as the log line names it (the client sees `expired` for
+    /// `idle` and `absolute`, `invalid` for the rest): clock skew between
+    /// locations shows as `issued_in_future` or `seen_in_future`.
+    pub fn cause(self) -> &'static str {
+        match self {
+            Self::IssuedInFuture => "issued_in_future",
+            Self::SeenBeforeIssued => "seen_before_issued",
+            Self::SeenInFuture => "seen_in_future",
+            Self::AbsoluteExpired => "absolute",
+            Self::IdleExpired => "idle",
+            Self::OutOfRange => "out_of_range",
+        }
+    }
+}
+
 impl fmt::Display for TimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

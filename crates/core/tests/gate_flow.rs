@@ -309,28 +309,53 @@ gate_test! {
         assert_eq!(post.status, 401);
     }
 
-    fn each_bad_cookie_has_its_reason_and_is_cleared() {
+    fn each_bad_cookie_has_its_reason_and_its_logged_cause_and_is_cleared() {
         let g = gate();
         let expired = cookie_for(&g, &claims("a", NOW - 3_600_000, NOW - 1_800_001));
         let future = cookie_for(&g, &claims("a", NOW + 61_000, NOW + 61_000));
         let fresh = fresh_cookie(&g);
+        let idle = cookie_for(&g, &claims("a", NOW - 2_000_000, NOW - 1_800_001));
+        let seen_before = cookie_for(&g, &claims("a", NOW - 60_000, NOW - 60_001));
+        let absolute = cookie_for(&g, &claims("a", NOW - 43_200_001, NOW - 1000));
+        let seen_future = cookie_for(&g, &claims("a", NOW - 1000, NOW + 61_000));
+        let other_ring = gate_with(&[("SESSION_KEYS", &format!("zz:{}", "A".repeat(43)))]);
+        let unknown_kid = fresh_cookie(&other_ring);
+        let (head, tag) = fresh.rsplit_once('.').unwrap();
+        let flipped = format!("{head}.{}{}", if tag.starts_with('A') { 'B' } else { 'A' }, &tag[1..]);
+        // The client sees one of the four SPEC reasons; the log names the cause.
         let cases = [
-            (with_cookie("garbage"), "invalid"),
-            (with_cookie(&expired), "expired"),
-            (with_cookie(&future), "invalid"),
-            (format!("{}; {}", with_cookie(&fresh), with_cookie(&fresh)), "invalid"),
-            (format!("\"{}\"", with_cookie(&fresh)), "missing"),
+            (with_cookie("garbage"), "invalid", "malformed"),
+            (with_cookie(&expired), "expired", "idle"),
+            (with_cookie(&absolute), "expired", "absolute"),
+            (with_cookie(&idle), "expired", "idle"),
+            (with_cookie(&future), "invalid", "issued_in_future"),
+            (with_cookie(&seen_future), "invalid", "seen_in_future"),
+            (with_cookie(&seen_before), "invalid", "seen_before_issued"),
+            (with_cookie(&unknown_kid), "invalid", "unknown_kid"),
+            (with_cookie(&flipped), "invalid", "bad_tag"),
+            (with_cookie(&"A".repeat(4097)), "invalid", "too_long"),
+            (format!("{}; {}", with_cookie(&fresh), with_cookie(&fresh)), "invalid", "duplicate"),
+            (format!("\"{}\"", with_cookie(&fresh)), "missing", "missing"),
         ];
-        for (cookie, reason) in cases {
+        for (cookie, reason, cause) in cases {
             let r = reply(decide(&g, "GET", "https://app.test/x", &[("cookie", &cookie)]));
             assert_eq!(r.status, 401, "{cookie}");
-            assert!(r.body.contains(reason), "{cookie}: {}", r.body);
+            assert_eq!(r.body, format!(r#"{{"error":"unauthenticated","reason":"{reason}"}}"#), "{cookie}");
+            assert_eq!(r.log.reason.as_deref(), Some(cause), "{cookie}");
             let cleared = header(&r.headers, "set-cookie");
             assert_eq!(cleared.is_some(), reason != "missing", "{cookie}");
         }
-        let revoked = reply(decide_with(&g, "GET", "https://app.test/x", &[("cookie", &with_cookie(&fresh))],
-            RevocationLookups { user: Ok(Some(NOW.to_string())), sid: Ok(None) }));
-        assert!(revoked.body.contains("revoked"));
+        let revoked = |lookups| reply(decide_with(&g, "GET", "https://app.test/x", &[("cookie", &with_cookie(&fresh))], lookups));
+        let user = revoked(RevocationLookups { user: Ok(Some(NOW.to_string())), sid: Ok(None) });
+        assert_eq!(user.body, r#"{"error":"unauthenticated","reason":"revoked"}"#);
+        assert_eq!(user.log.reason.as_deref(), Some("revoked_user"));
+        let session = revoked(RevocationLookups { user: Ok(None), sid: Ok(Some("1".into())) });
+        assert_eq!(session.body, r#"{"error":"unauthenticated","reason":"revoked"}"#);
+        assert_eq!(session.log.reason.as_deref(), Some("revoked_session"));
+        // On a public path the cause is logged too, and the request passes.
+        let public = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
+        let f = forward(decide(&public, "GET", "https://app.test/pub/x", &[("cookie", &with_cookie(&flipped))]));
+        assert_eq!(f.log.reason.as_deref(), Some("public/bad_tag"));
     }
 
     fn kv_failure_is_503_when_closed() {
