@@ -238,13 +238,24 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         let settings = settings()?;
         let value = cookie_arg(args.one_positional("cookie")?, &settings.cookie_name)?;
         let now = args.millis("--now")?.unwrap_or_else(now_ms);
-        let unverified =
-            UnverifiedCookie::parse(&value).map_err(|e| Fail(format!("invalid: {e}"), 1))?;
-        println!("kid:         {}", unverified.kid());
-        let session = unverified
-            .verify(&settings.keys, &settings.cookie_name)
-            .map_err(|e| Fail(format!("invalid: {e}"), 1))?;
+        let signer = settings.keys.signing_key().kid().to_owned();
+        // The gate's own judgement (parse, verify, times, refresh), not a copy.
+        let inspected = match session_gate_core::gate::Gate::new(settings).inspect(&value, now) {
+            Ok(inspected) => inspected,
+            Err(refused) => {
+                if let Some(kid) = &refused.untrusted_kid {
+                    println!("kid:         {kid}");
+                }
+                let message = match refused.reason {
+                    "expired" => refused.detail,
+                    _ => format!("invalid: {}", refused.detail),
+                };
+                return Err(Fail(format!("{message} ({})", refused.cause), 1));
+            }
+        };
+        let session = &inspected.session;
         let c = session.claims();
+        println!("kid:         {}", session.kid());
         println!("fingerprint: {}", c.sid.fingerprint());
         println!("sub:         {}", c.sub);
         println!(
@@ -260,28 +271,22 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         if !c.roles.is_empty() {
             println!("roles:       {}", c.roles.header_value());
         }
-        match settings.time.assess(c.iat, c.seen, now) {
-            Ok(live) => {
-                println!(
-                    "idle expiry:     {} (in {} s)",
-                    live.idle_expiry,
-                    live.idle_expiry.saturating_sub(now) / 1000
-                );
-                println!(
-                    "absolute expiry: {} (in {} s)",
-                    live.absolute_expiry,
-                    live.absolute_expiry.saturating_sub(now) / 1000
-                );
-                let signer = settings.keys.signing_key().kid();
-                if live.refresh_due || session.kid() != signer {
-                    println!("refresh:     due (the gate will re-sign it with key {signer})");
-                }
-                println!("valid (revocation is checked at the gate, in KV)");
-                Ok(())
-            }
-            Err(e) if e.is_expiry() => Err(Fail(e.to_string(), 1)),
-            Err(e) => Err(Fail(format!("invalid: {e}"), 1)),
+        let live = &inspected.liveness;
+        println!(
+            "idle expiry:     {} (in {} s)",
+            live.idle_expiry,
+            live.idle_expiry.saturating_sub(now) / 1000
+        );
+        println!(
+            "absolute expiry: {} (in {} s)",
+            live.absolute_expiry,
+            live.absolute_expiry.saturating_sub(now) / 1000
+        );
+        if inspected.refresh_due {
+            println!("refresh:     due (the gate will re-sign it with key {signer})");
         }
+        println!("valid (revocation is checked at the gate, in KV)");
+        Ok(())
     }
 
     /// Runs `wrangler kv key put --binding REVOCATIONS KEY VALUE ...`.

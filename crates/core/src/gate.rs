@@ -15,15 +15,13 @@ use crate::headers::{
     find_session_cookie, is_identity_header, is_never_forwarded, plants_session_cookie,
     strip_session_cookie, CookieSearch, FORWARDED_FOR, FORWARDED_HOST, FORWARDED_PROTO,
 };
+use crate::inspect::Inspected;
 use crate::log::LogRecord;
 use crate::path::{normalize, PathError};
 use crate::revocation::{self, Revocation};
 use crate::scrub::{scrub_emitted_url, scrub_path_params, scrub_query, scrub_refresh, scrub_url};
-use crate::session::{
-    clear_cookie, seal, set_cookie, Claims, Roles, SessionId, UnverifiedCookie, VerifiedSession,
-};
+use crate::session::{clear_cookie, seal, set_cookie, Claims, Roles, SessionId};
 use crate::settings::{ConfusablePaths, Settings};
-use crate::time_policy::Liveness;
 use crate::upstream::Rebase;
 use crate::verdict::{
     Ended, Evaluation, Forward, KvWrite, PendingRevocation, Replacement, Reply, RequestParts,
@@ -129,18 +127,11 @@ impl NoSession {
     }
 }
 
-/// A live, authentic session.
-#[derive(Clone, Debug)]
-struct Live {
-    session: VerifiedSession,
-    liveness: Liveness,
-}
-
 /// The state carried between [`Gate::evaluate`] and [`Gate::resolve`].
 #[derive(Debug)]
 pub(crate) struct Pending {
     inbound: Inbound,
-    live: Live,
+    live: Inspected,
 }
 
 /// Splits an absolute URL into origin, host, raw path and raw query.
@@ -432,34 +423,23 @@ impl Gate {
         }
     }
 
-    /// Parses, verifies and times a cookie value.
-    fn check_cookie(&self, value: &str, now: u64) -> Result<Live, NoSession> {
-        let session = UnverifiedCookie::parse(value)
-            .and_then(|c| c.verify(&self.settings.keys, &self.settings.cookie_name))
-            .map_err(|e| NoSession::Invalid(e.cause()))?;
-        let claims = session.claims();
-        let liveness = self
-            .settings
-            .time
-            .assess(claims.iat, claims.seen, now)
-            .map_err(|e| {
-                if e.is_expiry() {
-                    NoSession::Expired(e.cause())
-                } else {
-                    NoSession::Invalid(e.cause())
-                }
-            })?;
-        Ok(Live { session, liveness })
+    /// The session a cookie value carries, or why there is none
+    /// ([`Gate::inspect`], shared with the command line).
+    fn check_cookie(&self, value: &str, now: u64) -> Result<Inspected, NoSession> {
+        self.inspect(value, now).map_err(|r| match r.reason {
+            "expired" => NoSession::Expired(r.cause),
+            _ => NoSession::Invalid(r.cause),
+        })
     }
 
     /// The `Set-Cookie` that refreshes a live session, when one is due: the
     /// refresh interval has passed, or the cookie was signed by a key that no
     /// longer signs.
-    fn refresh_cookie(&self, live: &Live, now: u64) -> Option<String> {
-        let signer = self.settings.keys.signing_key();
-        if !live.liveness.refresh_due && live.session.kid() == signer.kid() {
+    fn refresh_cookie(&self, live: &Inspected, now: u64) -> Option<String> {
+        if !live.refresh_due {
             return None;
         }
+        let signer = self.settings.keys.signing_key();
         let old = live.session.claims();
         let claims = Claims {
             seen: now.max(old.seen),
@@ -524,7 +504,7 @@ impl Gate {
     fn decide(
         &self,
         inbound: Inbound,
-        session: Result<(Live, bool), NoSession>,
+        session: Result<(Inspected, bool), NoSession>,
         now: u64,
     ) -> Verdict {
         if inbound.path.starts_with(GATE_PREFIX) {
@@ -585,7 +565,7 @@ impl Gate {
         }
     }
 
-    fn csrf_reply(&self, inbound: &Inbound, live: &Live) -> Reply {
+    fn csrf_reply(&self, inbound: &Inbound, live: &Inspected) -> Reply {
         let mut log = inbound.log("csrf");
         log.status = 403;
         log.fingerprint = Some(live.session.claims().sid.fingerprint());
@@ -636,7 +616,7 @@ impl Gate {
     fn forward(
         &self,
         inbound: Inbound,
-        live: Option<&Live>,
+        live: Option<&Inspected>,
         set_cookie: Option<String>,
         mut log: LogRecord,
         now: u64,
@@ -758,7 +738,7 @@ impl Gate {
     fn endpoint(
         &self,
         inbound: Inbound,
-        session: Result<(Live, bool), NoSession>,
+        session: Result<(Inspected, bool), NoSession>,
         now: u64,
     ) -> Reply {
         let name = &self.settings.cookie_name;

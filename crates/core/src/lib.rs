@@ -24,6 +24,7 @@ pub mod encoding;
 pub mod gate;
 pub mod handshake;
 pub mod headers;
+pub mod inspect;
 pub mod keyring;
 pub mod log;
 pub mod nfc;

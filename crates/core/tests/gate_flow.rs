@@ -352,6 +352,17 @@ gate_test! {
         let session = revoked(RevocationLookups { user: Ok(None), sid: Ok(Some("1".into())) });
         assert_eq!(session.body, r#"{"error":"unauthenticated","reason":"revoked"}"#);
         assert_eq!(session.log.reason.as_deref(), Some("revoked_session"));
+        // `Gate::inspect` (what `session-gate inspect` prints) is the same
+        // judgement, cause for cause.
+        for (value, reason, cause) in [("garbage", "invalid", "malformed"), (idle.as_str(), "expired", "idle"),
+            (unknown_kid.as_str(), "invalid", "unknown_kid"), (flipped.as_str(), "invalid", "bad_tag")] {
+            let refused = g.inspect(value, NOW).unwrap_err();
+            assert_eq!((refused.reason, refused.cause), (reason, cause), "{value}");
+        }
+        assert_eq!(g.inspect(&flipped, NOW).unwrap_err().untrusted_kid.as_deref(), Some("k1"));
+        let ok = g.inspect(&fresh, NOW).unwrap();
+        assert_eq!(ok.session.claims().sub, "alice");
+        assert!(!ok.refresh_due);
         // On a public path the cause is logged too, and the request passes.
         let public = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
         let f = forward(decide(&public, "GET", "https://app.test/pub/x", &[("cookie", &with_cookie(&flipped))]));

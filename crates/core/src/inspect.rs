@@ -1,0 +1,80 @@
+//! What the gate makes of one session cookie value, before revocation: the
+//! parse → verify → time sequence in one place, shared by the gate's request
+//! path and `session-gate inspect`, so the command line judges a cookie
+//! exactly as the gate does.
+#![forbid(unsafe_code)]
+
+use crate::gate::Gate;
+use crate::session::{CookieError, UnverifiedCookie, VerifiedSession};
+use crate::time_policy::{Liveness, TimeError};
+
+/// A cookie the gate accepts up to the revocation check.
+#[derive(Clone, Debug)]
+pub struct Inspected {
+    /// The authentic session.
+    pub session: VerifiedSession,
+    /// Its deadlines, as of the inspection.
+    pub liveness: Liveness,
+    /// Whether the gate re-signs it on a forwarded request: the refresh
+    /// interval has passed, or a key that no longer signs signed it.
+    pub refresh_due: bool,
+}
+
+/// Why the gate refuses a cookie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// The reason the client is told: `invalid` or `expired`.
+    pub reason: &'static str,
+    /// The cause the log line records (`unknown_kid`, `bad_tag`, `idle`, …).
+    pub cause: &'static str,
+    /// What went wrong, in words; never a secret.
+    pub detail: String,
+    /// The kid the cookie claims, when it parsed that far (untrusted).
+    pub untrusted_kid: Option<String>,
+}
+
+impl Refused {
+    fn cookie(e: CookieError, untrusted_kid: Option<String>) -> Self {
+        Self {
+            reason: "invalid",
+            cause: e.cause(),
+            detail: e.to_string(),
+            untrusted_kid,
+        }
+    }
+
+    fn time(e: TimeError, kid: &str) -> Self {
+        Self {
+            reason: if e.is_expiry() { "expired" } else { "invalid" },
+            cause: e.cause(),
+            detail: e.to_string(),
+            untrusted_kid: Some(kid.to_owned()),
+        }
+    }
+}
+
+impl Gate {
+    /// Parses a cookie value strictly, verifies its tag in constant time,
+    /// and checks its times against the idle and absolute timeouts at `now`.
+    /// Revocation is not checked here: it needs the KV reads.
+    pub fn inspect(&self, value: &str, now: u64) -> Result<Inspected, Refused> {
+        let settings = self.settings();
+        let unverified = UnverifiedCookie::parse(value).map_err(|e| Refused::cookie(e, None))?;
+        let kid = unverified.kid().to_owned();
+        let session = unverified
+            .verify(&settings.keys, &settings.cookie_name)
+            .map_err(|e| Refused::cookie(e, Some(kid.clone())))?;
+        let claims = session.claims();
+        let liveness = settings
+            .time
+            .assess(claims.iat, claims.seen, now)
+            .map_err(|e| Refused::time(e, &kid))?;
+        let refresh_due =
+            liveness.refresh_due || session.kid() != settings.keys.signing_key().kid();
+        Ok(Inspected {
+            session,
+            liveness,
+            refresh_due,
+        })
+    }
+}
