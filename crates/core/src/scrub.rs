@@ -82,17 +82,40 @@ pub fn scrub_path_params(path: &str, params: &[String]) -> Option<String> {
     removed.then(|| segments.join("/"))
 }
 
-/// Removes session parameters from an absolute or relative URL (query and
-/// path parameters; the fragment is kept). Returns `None` when unchanged.
-pub fn scrub_url(url: &str, params: &[String]) -> Option<String> {
+/// `url` split into what comes before the query, the query (without `?`)
+/// and the fragment (without `#`).
+fn split_query_fragment(url: &str) -> (&str, Option<&str>, Option<&str>) {
     let (before_fragment, fragment) = match url.split_once('#') {
         Some((b, f)) => (b, Some(f)),
         None => (url, None),
     };
-    let (before_query, query) = match before_fragment.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (before_fragment, None),
-    };
+    match before_fragment.split_once('?') {
+        Some((b, q)) => (b, Some(q), fragment),
+        None => (before_fragment, None, fragment),
+    }
+}
+
+/// The URL from its parts; an empty query (every parameter scrubbed) leaves
+/// no `?` behind.
+fn reassemble(prefix: &str, path: &str, query: Option<&str>, fragment: Option<&str>) -> String {
+    let mut out = String::with_capacity(prefix.len() + path.len() + 64);
+    out.push_str(prefix);
+    out.push_str(path);
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// Removes session parameters from an absolute or relative URL (query and
+/// path parameters; the fragment is kept). Returns `None` when unchanged.
+pub fn scrub_url(url: &str, params: &[String]) -> Option<String> {
+    let (before_query, query, fragment) = split_query_fragment(url);
     // Keep scheme and authority intact; only the path carries parameters.
     let path_start = match before_query.find("://") {
         Some(i) => before_query[i + 3..]
@@ -109,25 +132,8 @@ pub fn scrub_url(url: &str, params: &[String]) -> Option<String> {
     if new_path.is_none() && new_query.is_none() {
         return None;
     }
-    let mut out = String::with_capacity(url.len());
-    out.push_str(prefix);
-    out.push_str(new_path.as_deref().unwrap_or(path));
-    match (new_query, query) {
-        (Some(q), _) if !q.is_empty() => {
-            out.push('?');
-            out.push_str(&q);
-        }
-        (Some(_), _) => {}
-        (None, Some(q)) => {
-            out.push('?');
-            out.push_str(q);
-        }
-        (None, None) => {}
-    }
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
+    let path = new_path.as_deref().unwrap_or(path);
+    let out = reassemble(prefix, path, new_query.as_deref().or(query), fragment);
     Some(out)
 }
 
@@ -275,14 +281,7 @@ fn scrub_relative_path(path: &str, params: &[String]) -> Option<String> {
 /// the root of the site it named: `/` for a relative URL, `scheme://host/`
 /// for an absolute one, without query or fragment.
 pub fn scrub_emitted_url(url: &str, params: &[String]) -> Option<String> {
-    let (before_fragment, fragment) = match url.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
-        None => (url, None),
-    };
-    let (before_query, query) = match before_fragment.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (before_fragment, None),
-    };
+    let (before_query, query, fragment) = split_query_fragment(url);
     let (prefix, path) = before_query.split_at(path_start(before_query, false));
     let new_query = query.and_then(|q| scrub_query(q, params));
     let root = || {
@@ -304,25 +303,8 @@ pub fn scrub_emitted_url(url: &str, params: &[String]) -> Option<String> {
     if new_path.is_none() && new_query.is_none() {
         return None;
     }
-    let mut out = String::with_capacity(url.len());
-    out.push_str(prefix);
-    out.push_str(new_path.as_deref().unwrap_or(path));
-    match (new_query, query) {
-        (Some(q), _) if !q.is_empty() => {
-            out.push('?');
-            out.push_str(&q);
-        }
-        (Some(_), _) => {}
-        (None, Some(q)) => {
-            out.push('?');
-            out.push_str(q);
-        }
-        (None, None) => {}
-    }
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
+    let path = new_path.as_deref().unwrap_or(path);
+    let out = reassemble(prefix, path, new_query.as_deref().or(query), fragment);
     if changes_destination(url, &out) {
         let fallback = root();
         return Some(if changes_destination(url, &fallback) {
