@@ -23,6 +23,24 @@ pub fn sid_key(sid: &str) -> String {
     format!("sid:{sid}")
 }
 
+/// The two revocation keys of one session, and its issue time (which a
+/// pinned `user:` epoch is compared with).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationKeys {
+    /// `user:<sub>`.
+    pub user: String,
+    /// `sid:<sid>`.
+    pub sid: String,
+    /// The session's issue time, ms since the epoch.
+    pub issued_at: u64,
+}
+
+/// How long KV's own edge cache may answer a revocation read, in seconds
+/// (`cacheTtl`, KV's minimum). It is part of the revocation budget
+/// (docs/revocation.md): a revocation written at one location reaches a
+/// read elsewhere within `REVOCATION_CACHE` + this + KV's propagation.
+pub const KV_CACHE_TTL_SECS: u64 = 30;
+
 /// Shortest expiration TTL KV accepts, in seconds.
 pub const KV_MIN_TTL: u64 = 60;
 
@@ -103,6 +121,51 @@ pub const WRITE_ATTEMPTS: u32 = 3;
 /// one-write-per-second-per-key limit, the usual cause of a refused write when
 /// the same key was written a moment before.
 pub const WRITE_RETRY_DELAYS_MS: [u64; WRITE_ATTEMPTS as usize - 1] = [100, 1000];
+
+/// The wait before each attempt at one KV write, in ms: none before the
+/// first, then [`WRITE_RETRY_DELAYS_MS`]; [`WRITE_ATTEMPTS`] in all.
+pub fn write_attempt_delays() -> impl Iterator<Item = u64> {
+    std::iter::once(0).chain(WRITE_RETRY_DELAYS_MS)
+}
+
+/// How old an answer about a revocation key may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// An HTTP request: a read-cache entry younger than this many ms
+    /// (`REVOCATION_CACHE`) answers without a KV read.
+    Cached(u64),
+    /// A watched connection's check: KV is read every time (the cache could
+    /// be as old as the last check), and the answer refreshes the cache for
+    /// the HTTP requests that follow.
+    Fresh,
+}
+
+/// Revocation reads under way for one session: the keys to fetch from KV,
+/// issued together, and what the cache already answered. Finish with
+/// [`RevocationCache::complete`].
+#[derive(Debug)]
+#[must_use]
+pub struct PendingReads {
+    keys: RevocationKeys,
+    /// When the reads began, ms since the epoch.
+    began: u64,
+    /// The cached answer for `user:`, or `None` when it must be fetched.
+    user: Option<Option<String>>,
+    /// The cached answer for `sid:`, or `None` when it must be fetched.
+    sid: Option<Option<String>>,
+}
+
+impl PendingReads {
+    /// The `user:` key, when it must be fetched from KV.
+    pub fn user_fetch(&self) -> Option<&str> {
+        self.user.is_none().then_some(self.keys.user.as_str())
+    }
+
+    /// The `sid:` key, when it must be fetched from KV.
+    pub fn sid_fetch(&self) -> Option<&str> {
+        self.sid.is_none().then_some(self.keys.sid.as_str())
+    }
+}
 
 /// Most entries the isolate cache holds before it starts over.
 pub const CACHE_CAPACITY: usize = 4096;
@@ -258,6 +321,70 @@ impl RevocationCache {
             user: Ok(Some(epoch.to_owned())),
             sid: Ok(None),
         })
+    }
+
+    /// The first step of a revocation check: the lookups, when the pins or
+    /// the read cache answer both keys; else the reads to issue, together.
+    /// A pin that revokes the session answers at once, without a read.
+    pub fn read(
+        &self,
+        keys: &RevocationKeys,
+        now: u64,
+        freshness: Freshness,
+    ) -> Result<RevocationLookups, PendingReads> {
+        if let Some(lookups) = self.pinned(&keys.user, &keys.sid, keys.issued_at, now) {
+            return Ok(lookups);
+        }
+        let cached = |key: &str| match freshness {
+            Freshness::Cached(ttl_ms) => self.get(key, now, ttl_ms),
+            Freshness::Fresh => None,
+        };
+        match (cached(&keys.user), cached(&keys.sid)) {
+            (Some(user), Some(sid)) => Ok(RevocationLookups {
+                user: Ok(user),
+                sid: Ok(sid),
+            }),
+            (user, sid) => Err(PendingReads {
+                keys: keys.clone(),
+                began: now,
+                user,
+                sid,
+            }),
+        }
+    }
+
+    /// The second step, with the results of the fetches
+    /// [`PendingReads`] asked for (`None` where a fetch has no result: a
+    /// failure). Every value read is remembered as of when the reads began
+    /// (a failed read never is, and a result never replaces one from a
+    /// read that began later); and a revocation pinned while the reads were
+    /// in flight wins over whatever they returned.
+    pub fn complete(
+        &mut self,
+        reads: PendingReads,
+        user: Option<Lookup>,
+        sid: Option<Lookup>,
+    ) -> RevocationLookups {
+        let PendingReads {
+            keys,
+            began,
+            user: cached_user,
+            sid: cached_sid,
+        } = reads;
+        let mut settle = |key: &str, cached: Option<Option<String>>, fetched: Option<Lookup>| {
+            if let Some(value) = cached {
+                return Ok(value);
+            }
+            let value = fetched.unwrap_or(Err(LookupFailed))?;
+            self.put(key, value.clone(), began);
+            Ok(value)
+        };
+        let lookups = RevocationLookups {
+            user: settle(&keys.user, cached_user, user),
+            sid: settle(&keys.sid, cached_sid, sid),
+        };
+        self.pinned(&keys.user, &keys.sid, keys.issued_at, began)
+            .unwrap_or(lookups)
     }
 
     /// Number of read-cache entries.
@@ -481,5 +608,99 @@ mod tests {
             cache.pin_count() < PIN_CAPACITY,
             "the expired ones were dropped"
         );
+    }
+
+    fn keys(issued_at: u64) -> RevocationKeys {
+        RevocationKeys {
+            user: "user:a".into(),
+            sid: "sid:s".into(),
+            issued_at,
+        }
+    }
+
+    const TTL: Freshness = Freshness::Cached(10_000);
+
+    #[test]
+    fn both_keys_are_fetched_together_and_remembered_unless_the_read_failed() {
+        let mut cache = RevocationCache::new();
+        let reads = cache.read(&keys(T), T, TTL).expect_err("nothing cached");
+        assert_eq!(reads.user_fetch(), Some("user:a"));
+        assert_eq!(reads.sid_fetch(), Some("sid:s"));
+        let lookups = cache.complete(reads, Some(Ok(None)), Some(Err(LookupFailed)));
+        assert_eq!(lookups.user, Ok(None));
+        assert_eq!(lookups.sid, Err(LookupFailed));
+        // The answer was kept, the failure was not: only `sid:` is fetched.
+        let reads = cache.read(&keys(T), T + 1, TTL).expect_err("sid: unknown");
+        assert_eq!(reads.user_fetch(), None);
+        assert_eq!(reads.sid_fetch(), Some("sid:s"));
+        // A fetch with no result is a failure, never "absent".
+        let lookups = cache.complete(reads, None, None);
+        assert_eq!(lookups.user, Ok(None), "the cached answer");
+        assert_eq!(lookups.sid, Err(LookupFailed));
+        let reads = cache.read(&keys(T), T + 2, TTL).expect_err("sid: unknown");
+        let _ = cache.complete(reads, None, Some(Ok(None)));
+        let lookups = cache.read(&keys(T), T + 3, TTL).expect("both cached");
+        assert_eq!((lookups.user, lookups.sid), (Ok(None), Ok(None)));
+        // Past REVOCATION_CACHE, and for a watched connection, KV is read.
+        assert!(cache.read(&keys(T), T + 10_000, TTL).is_err());
+        let fresh = cache
+            .read(&keys(T), T + 3, Freshness::Fresh)
+            .expect_err("fresh");
+        assert_eq!(
+            (fresh.user_fetch(), fresh.sid_fetch()),
+            (Some("user:a"), Some("sid:s"))
+        );
+        // A fresh answer refreshes the cache for the requests that follow.
+        let _ = cache.complete(fresh, Some(Ok(Some((T + 3).to_string()))), Some(Ok(None)));
+        let lookups = cache.read(&keys(T), T + 4, TTL).expect("cached");
+        assert_eq!(lookups.user, Ok(Some((T + 3).to_string())));
+    }
+
+    #[test]
+    fn a_revocation_pinned_while_reads_are_in_flight_wins() {
+        let mut cache = RevocationCache::new();
+        let reads = cache
+            .read(&keys(T - 1), T, TTL)
+            .expect_err("nothing cached");
+        // The isolate revokes the session (a logout) before KV answers.
+        cache.pin(&write("sid:s", "1", T + 5000), T);
+        let lookups = cache.complete(reads, Some(Ok(None)), Some(Ok(None)));
+        assert_eq!(
+            decide(&claims(T - 1), &lookups.user, &lookups.sid, O),
+            Ok(Revocation::SessionRevoked)
+        );
+        // And from then on no read is needed at all.
+        let lookups = cache.read(&keys(T - 1), T + 1, TTL).expect("pinned");
+        assert_eq!(lookups.sid, Ok(Some("1".into())));
+        // A pinned epoch answers only for sessions issued before it.
+        cache.pin(&write("user:a", &T.to_string(), T + 5000), T);
+        let other = RevocationKeys {
+            sid: "sid:other".into(),
+            ..keys(T + 1)
+        };
+        assert!(
+            cache.read(&other, T + 1, TTL).is_err(),
+            "issued after the epoch"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_is_enforced_by_the_isolate_as_a_recorded_one() {
+        // The adapter pins before its first attempt, whatever KV answers
+        // after; nothing unpins. Three attempts: at once, then after the
+        // retry delays.
+        assert_eq!(write_attempt_delays().collect::<Vec<_>>(), [0, 100, 1000]);
+        assert_eq!(write_attempt_delays().count(), WRITE_ATTEMPTS as usize);
+        let mut cache = RevocationCache::new();
+        cache.pin(&write("sid:s", "1", T + 5000), T);
+        // KV never got the write: it still answers "absent", and the read
+        // cache learns that, but the pin decides.
+        let reads = cache
+            .read(&keys(T - 1), T + 10, Freshness::Fresh)
+            .map(|_| ());
+        assert_eq!(reads, Ok(()), "the pin answers without a read");
+        cache.put("sid:s", None, T + 20);
+        let lookups = cache.read(&keys(T - 1), T + 30, TTL).expect("pinned");
+        assert_eq!(lookups.sid, Ok(Some("1".into())));
     }
 }

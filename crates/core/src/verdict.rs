@@ -4,7 +4,7 @@
 
 use crate::edits::HeaderEdits;
 use crate::log::LogRecord;
-use crate::revocation::{Lookup, LookupFailed};
+use crate::revocation::{Lookup, LookupFailed, RevocationKeys};
 use crate::session::Claims;
 use crate::upstream::Rebase;
 
@@ -101,66 +101,30 @@ pub struct SessionContext {
     pub absolute_expiry: u64,
 }
 
-/// What to do with the origin's response.
-#[derive(Clone, Debug, Default)]
-pub struct ResponsePlan {
-    /// The headers for the client, as the core reads them.
-    pub headers: Vec<(String, String)>,
-    /// How the adapter gets there: the edits to apply to a clone of the
-    /// origin's response headers (every header not named keeps its bytes).
-    pub edits: HeaderEdits,
-    /// KV writes the handshake asked for (or that a refused handshake forced).
-    pub kv_writes: Vec<KvWrite>,
-    /// The handshake's effect (or, after a refused one, what the gate did
-    /// instead), for the log line.
-    pub action: Option<String>,
-    /// Why the origin's handshake was refused; the log line is then a
-    /// `handshake_error` with this reason.
-    pub error: Option<String>,
-    /// When set, the client gets this answer instead of the origin's
-    /// response: its status and body, with [`headers`](Self::headers); the
-    /// origin's body and headers are dropped.
-    pub replacement: Option<Replacement>,
-}
-
-/// The gate's own answer in place of the origin's response.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Replacement {
-    /// HTTP status.
-    pub status: u16,
-    /// Plain-text body.
-    pub body: String,
-}
-
-impl ResponsePlan {
-    /// Records the response phase in the request's log line: the action, and
-    /// for a refused handshake the `handshake_error` event, its reason and
-    /// the replacement's status.
-    pub fn annotate(&self, log: &mut LogRecord) {
-        log.action.clone_from(&self.action);
-        if let Some(error) = &self.error {
-            log.event = "handshake_error";
-            log.reason = Some(error.clone());
-        }
-        if let Some(r) = &self.replacement {
-            log.status = r.status;
-        }
-    }
-}
-
 /// A long-lived connection (a WebSocket, a streamed response) that must end
 /// with its session: every `interval_ms` the adapter reads the two
 /// revocation keys afresh and asks [`crate::gate::Gate::still_live`].
 #[derive(Clone, Debug)]
 pub struct Watch {
-    /// The `user:<sub>` key to read.
-    pub user_key: String,
-    /// The `sid:<sid>` key to read.
-    pub sid_key: String,
+    /// The keys to read afresh at each check.
+    pub keys: RevocationKeys,
     /// How often to check, in milliseconds.
     pub interval_ms: u64,
     /// The session the connection was opened with.
     pub session: SessionContext,
+    /// The request's log line.
+    pub log: LogRecord,
+}
+
+impl Watch {
+    /// The line to log when the connection ends: the request's line as the
+    /// event `connection_closed`, with why.
+    pub fn closed_log(&self, ended: Ended) -> LogRecord {
+        let mut log = self.log.clone();
+        log.event = "connection_closed";
+        log.reason = Some(ended.reason().into());
+        log
+    }
 }
 
 /// Why a watched connection ends.
@@ -202,28 +166,6 @@ impl Verdict {
             Self::Reply(r) => &r.log,
         }
     }
-}
-
-/// The first step's outcome: a verdict, or the KV reads needed to reach one.
-#[derive(Debug)]
-pub enum Evaluation {
-    /// Decided without KV.
-    Done(Verdict),
-    /// Read these two keys, then call [`crate::gate::Gate::resolve`].
-    NeedsRevocation(Box<PendingRevocation>),
-}
-
-/// A request waiting for its revocation lookups.
-#[derive(Debug)]
-pub struct PendingRevocation {
-    /// The `user:<sub>` key to read.
-    pub user_key: String,
-    /// The `sid:<sid>` key to read.
-    pub sid_key: String,
-    /// The session's issue time, for the isolate's pinned revocations
-    /// ([`crate::revocation::RevocationCache::pinned`]).
-    pub issued_at: u64,
-    pub(crate) state: crate::gate::Pending,
 }
 
 /// The two lookups' results.

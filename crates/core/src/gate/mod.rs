@@ -1,0 +1,239 @@
+//! The decision function: from a request's parts and `now` to a [`Verdict`],
+//! then from the origin's response to a [`ResponsePlan`].
+//!
+//! The gate is a folder of rooms, each answering one question:
+//!
+//! * [`inbound`]: what kind of request is this? (URL, path, session
+//!   parameters, the session cookie, same-origin and page-load checks)
+//! * [`replies`]: what does the gate answer itself? (errors, redirects,
+//!   denials), and [`endpoints`]: its own `/.session-gate/` endpoints
+//! * [`forward`]: what goes to the origin? (cleaned headers, identity, the
+//!   assertion, the refreshed cookie)
+//! * [`response`]: what comes back? (the response plan, its log line, the
+//!   settling of its KV writes), with [`changes`] for the session changes an
+//!   origin's handshake asks for, and [`watch`] for connections that must end
+//!   with their session.
+//!
+//! This file holds the [`Gate`] itself, the continuation types that carry a
+//! request from one step to the next ([`Evaluation`], [`PendingRevocation`])
+//! and the one decision that joins the rooms ([`Gate::decide`]). Every step
+//! is pure: the same inputs always give the same answer.
+#![forbid(unsafe_code)]
+
+mod changes;
+mod endpoints;
+mod forward;
+mod inbound;
+mod replies;
+mod response;
+mod watch;
+
+pub use response::{Delivery, Passed, Replacement, ResponsePlan};
+
+use crate::inspect::Inspected;
+use crate::log::LogRecord;
+use crate::revocation::{self, Revocation, RevocationKeys};
+use crate::session::clear_cookie;
+use crate::settings::Settings;
+use crate::verdict::{RequestParts, RevocationLookups, Verdict};
+use inbound::Inbound;
+
+/// The shortest interval between a long-lived connection's session checks.
+pub const MIN_WATCH_INTERVAL_MS: u64 = 1000;
+
+/// The prefix of the gate's own endpoints.
+pub const GATE_PREFIX: &str = "/.session-gate/";
+
+/// The log reason of a path refused by `CONFUSABLE_PATHS=refuse`.
+pub const CONFUSABLE_REASON: &str =
+    "CONFUSABLE_PATHS=refuse: a path segment holds a character NFKC or best fit maps to . / \\ or %";
+
+/// The gate: validated settings and the decision logic.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    settings: Settings,
+}
+
+/// The first step's outcome: a verdict, or the KV reads needed to reach one.
+#[derive(Debug)]
+pub enum Evaluation {
+    /// Decided without KV.
+    Done(Verdict),
+    /// Read the revocation keys, then call [`Gate::resolve`].
+    NeedsRevocation(Box<PendingRevocation>),
+}
+
+/// A request waiting for its revocation lookups: the continuation from
+/// [`Gate::evaluate`] to [`Gate::resolve`].
+#[derive(Debug)]
+pub struct PendingRevocation {
+    /// The keys to read, and the session's issue time for the isolate's
+    /// pinned revocations ([`crate::revocation::RevocationCache::read`]).
+    pub keys: RevocationKeys,
+    inbound: Inbound,
+    live: Inspected,
+}
+
+/// Why a request has no usable session: one of the four reasons the
+/// client sees (SPEC 5.6), each with the cause the log line names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoSession {
+    Missing,
+    /// `duplicate`, or a [`crate::session::CookieError::cause`] or
+    /// [`crate::time_policy::TimeError::cause`].
+    Invalid(&'static str),
+    /// `idle` or `absolute`.
+    Expired(&'static str),
+    /// `revoked_user` or `revoked_session`.
+    Revoked(&'static str),
+}
+
+impl NoSession {
+    /// The reason the client sees.
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Invalid(_) => "invalid",
+            Self::Expired(_) => "expired",
+            Self::Revoked(_) => "revoked",
+        }
+    }
+
+    /// The cause the log line records, so an operator can tell a rotation
+    /// mistake (`unknown_kid`) from tampering (`bad_tag`) from clock skew
+    /// (`issued_in_future`).
+    fn cause(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Invalid(c) | Self::Expired(c) | Self::Revoked(c) => c,
+        }
+    }
+}
+
+/// What the gate knows of a request's session once revocation is decided.
+#[derive(Debug)]
+enum SessionOutcome {
+    /// A live session.
+    Live(Inspected),
+    /// A live session whose revocation keys could not be read, let through
+    /// by `KV_FAILURE=open`.
+    FailedOpen(Inspected),
+    /// No usable session, and why.
+    Refused(NoSession),
+}
+
+impl SessionOutcome {
+    /// The live session, failed open or not.
+    fn live(&self) -> Option<&Inspected> {
+        match self {
+            Self::Live(live) | Self::FailedOpen(live) => Some(live),
+            Self::Refused(_) => None,
+        }
+    }
+}
+
+/// Names the session in the log line: its fingerprint and its user.
+fn identify(log: &mut LogRecord, live: &Inspected) {
+    let claims = live.session.claims();
+    log.fingerprint = Some(claims.sid.fingerprint());
+    log.sub = Some(claims.sub.clone());
+}
+
+impl Gate {
+    /// A gate with these settings.
+    pub fn new(settings: Settings) -> Self {
+        Self { settings }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// First step: everything that needs no KV read.
+    pub fn evaluate(&self, parts: &RequestParts<'_>, now: u64) -> Evaluation {
+        let inbound = match self.inbound(parts) {
+            Ok(inbound) => inbound,
+            Err(reply) => return Evaluation::Done(Verdict::Reply(reply)),
+        };
+        match self.session_cookie(&inbound, now) {
+            Ok(live) => {
+                let claims = live.session.claims();
+                Evaluation::NeedsRevocation(Box::new(PendingRevocation {
+                    keys: RevocationKeys {
+                        user: revocation::user_key(&claims.sub),
+                        sid: revocation::sid_key(claims.sid.expose()),
+                        issued_at: claims.iat,
+                    },
+                    inbound,
+                    live,
+                }))
+            }
+            Err(no) => Evaluation::Done(self.decide(inbound, SessionOutcome::Refused(no), now)),
+        }
+    }
+
+    /// Second step: the revocation lookups are in.
+    pub fn resolve(
+        &self,
+        pending: PendingRevocation,
+        lookups: RevocationLookups,
+        now: u64,
+    ) -> Verdict {
+        let PendingRevocation { inbound, live, .. } = pending;
+        let outcome = match revocation::decide(
+            live.session.claims(),
+            &lookups.user,
+            &lookups.sid,
+            self.settings.kv_failure,
+        ) {
+            Ok(Revocation::Active) => SessionOutcome::Live(live),
+            Ok(Revocation::FailedOpen) => SessionOutcome::FailedOpen(live),
+            Ok(Revocation::UserRevoked) => {
+                SessionOutcome::Refused(NoSession::Revoked("revoked_user"))
+            }
+            Ok(Revocation::SessionRevoked) => {
+                SessionOutcome::Refused(NoSession::Revoked("revoked_session"))
+            }
+            Err(_) => return Verdict::Reply(Box::new(Self::kv_failure(&inbound, &live))),
+        };
+        self.decide(inbound, outcome, now)
+    }
+
+    /// The final decision, once the session's fate is known: the gate's own
+    /// endpoints, then a live session (same-origin check, then forward), a
+    /// public path (forward without identity), a preflight, or a denial.
+    fn decide(&self, inbound: Inbound, session: SessionOutcome, now: u64) -> Verdict {
+        if inbound.path.starts_with(GATE_PREFIX) {
+            return Verdict::Reply(Box::new(self.endpoint(inbound, session, now)));
+        }
+        let public = self.settings.public_paths.matches(&inbound.path);
+        let failed_open = matches!(session, SessionOutcome::FailedOpen(_));
+        match session {
+            SessionOutcome::Live(live) | SessionOutcome::FailedOpen(live) => {
+                if !self.csrf_ok(&inbound) {
+                    return Verdict::Reply(Box::new(self.csrf_reply(&inbound, &live)));
+                }
+                let set_cookie = self.refresh_cookie(&live, now);
+                let mut log = inbound.log("forward");
+                if failed_open {
+                    log.reason = Some("kv_failure_open".into());
+                }
+                self.forward(inbound, Some(&live), set_cookie, log, now)
+            }
+            SessionOutcome::Refused(no) if public => {
+                let clear =
+                    (no != NoSession::Missing).then(|| clear_cookie(&self.settings.cookie_name));
+                let mut log = inbound.log("forward");
+                log.reason = Some(format!("public/{}", no.cause()));
+                self.forward(inbound, None, clear, log, now)
+            }
+            SessionOutcome::Refused(_) if inbound.is_preflight() => {
+                Verdict::Reply(Box::new(Self::preflight_reply(&inbound)))
+            }
+            SessionOutcome::Refused(no) => {
+                Verdict::Reply(Box::new(self.unauthenticated(&inbound, no)))
+            }
+        }
+    }
+}
