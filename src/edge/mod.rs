@@ -1,0 +1,224 @@
+//! The Worker adapter: turns the runtime's `Request` into [`RequestParts`],
+//! reads the clock, performs the KV reads and writes and the origin fetch, and
+//! applies the core's verdict. It holds no policy: every decision, status,
+//! header and body comes from [`session_gate_core::gate::Gate`].
+//!
+//! It works on the runtime's own `Request` and `Response` objects
+//! (`web_sys`), not on workers-rs' wrappers: converting to and from those
+//! rebuilds each `Response` once more and reads every field through another
+//! call into JavaScript, on every request.
+
+mod connection;
+mod kv;
+mod origin;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+use worker::worker_sys::ext::RequestExt as _;
+use worker::{console_log, event, js_sys, web_sys, Context, Env};
+use zeroize::Zeroizing;
+
+use session_gate_core::gate::{Evaluation, Gate};
+use session_gate_core::log::LogRecord;
+use session_gate_core::revocation::Freshness;
+use session_gate_core::settings::{self, Settings};
+use session_gate_core::verdict::{Reply, RequestParts, Verdict};
+
+use kv::{kv_for, KV_BINDING};
+use origin::apply_forward;
+
+thread_local! {
+    /// The gate built from the settings, beside the fingerprint of the raw
+    /// settings it was built from: parsing the settings (key ring, keyed MAC
+    /// states, paths) once per isolate instead of once per request.
+    static GATE: RefCell<Option<(Zeroizing<String>, Rc<Gate>)>> = const { RefCell::new(None) };
+    /// `settings::NAMES` as a JavaScript array, built once.
+    static SETTING_NAMES: js_sys::Array =
+        settings::NAMES.iter().map(|n| JsValue::from_str(n)).collect();
+}
+
+/// The raw settings in one call: `JSON.stringify(env, NAMES)` reads each
+/// named setting with [[Get]], as [`read_setting`] does, and nothing else.
+/// It holds secrets, so it is wiped when dropped. `None` when JSON cannot
+/// represent a value (a BigInt); the settings are then parsed every time.
+fn settings_fingerprint(env: &Env) -> Option<Zeroizing<String>> {
+    SETTING_NAMES.with(|names| {
+        js_sys::JSON::stringify_with_replacer(env.as_ref(), names.as_ref())
+            .ok()?
+            .as_string()
+            .map(Zeroizing::new)
+    })
+}
+
+/// The gate for these settings: the cached one while the fingerprint of the
+/// raw settings is unchanged, else a new one (cached when the settings are
+/// valid). Values JSON cannot tell apart (`null`, `NaN`, a function) could
+/// only be confused if the environment changed between such values within
+/// one isolate, which the runtime never does.
+fn gate_for(env: &Env) -> Result<Rc<Gate>, settings::SettingError> {
+    let fingerprint = settings_fingerprint(env);
+    if let Some(fp) = &fingerprint {
+        let cached = GATE.with(|g| {
+            g.borrow()
+                .as_ref()
+                .filter(|(known, _)| known == fp)
+                .map(|(_, gate)| Rc::clone(gate))
+        });
+        if let Some(gate) = cached {
+            return Ok(gate);
+        }
+    }
+    let gate = Rc::new(Gate::new(Settings::from_lookup(|name| {
+        read_setting(env, name)
+    })?));
+    if let Some(fp) = fingerprint {
+        GATE.with(|g| *g.borrow_mut() = Some((fp, Rc::clone(&gate))));
+    }
+    Ok(gate)
+}
+
+/// A setting as a string. wrangler `[vars]` may hold numbers or booleans;
+/// whole numbers are read as their decimal text, anything else that is not a
+/// string is passed on as text that will fail validation.
+fn read_setting(env: &Env, name: &str) -> Option<String> {
+    let value = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(name)).ok()?;
+    if value.is_undefined() || value.is_null() {
+        return None;
+    }
+    if let Some(s) = value.as_string() {
+        return Some(s);
+    }
+    if let Some(n) = value.as_f64() {
+        if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n < 1e15 {
+            return Some(format!("{}", n as u64));
+        }
+    }
+    if let Some(b) = value.as_bool() {
+        return Some(if b { "on" } else { "off" }.to_owned());
+    }
+    Some("(not a string)".to_owned())
+}
+
+/// The runtime's headers as the core reads them: every `Set-Cookie` kept
+/// apart, the others joined as the runtime joins them.
+pub(crate) fn header_list(headers: web_sys::Headers) -> Vec<(String, String)> {
+    let headers = worker::Headers(headers);
+    let mut list: Vec<(String, String)> = headers
+        .entries()
+        .filter(|(name, _)| name != "set-cookie")
+        .collect();
+    for cookie in headers.get_all("set-cookie").unwrap_or_default() {
+        list.push(("set-cookie".to_owned(), cookie));
+    }
+    list
+}
+
+fn js_headers(list: &[(String, String)]) -> Result<web_sys::Headers, JsValue> {
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in list {
+        headers.append(name, value)?;
+    }
+    Ok(headers)
+}
+
+fn reply_response(reply: &Reply) -> Result<web_sys::Response, JsValue> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(reply.status);
+    init.set_headers(&js_headers(&reply.headers)?.into());
+    let body = (!reply.body.is_empty()).then_some(reply.body.as_str());
+    web_sys::Response::new_with_opt_str_and_init(body, &init)
+}
+
+/// The reply as a `Response`, or a plain 500 if it cannot be built. `Err`
+/// only when no `Response` can be built at all; the runtime glue then
+/// answers 500 itself.
+pub(crate) fn reply_or_500(reply: &Reply) -> Result<web_sys::Response, JsValue> {
+    reply_response(reply).or_else(|_| {
+        let init = web_sys::ResponseInit::new();
+        init.set_status(500);
+        web_sys::Response::new_with_opt_str_and_init(Some("Internal Server Error"), &init)
+    })
+}
+
+async fn handle(
+    request: &web_sys::Request,
+    env: &Env,
+    now: u64,
+) -> Result<(web_sys::Response, LogRecord), JsValue> {
+    let method = request.method();
+    let gate = match gate_for(env) {
+        Ok(g) => g,
+        Err(e) => {
+            let reply = Gate::misconfigured(&method, e.to_string());
+            return Ok((reply_or_500(&reply)?, reply.log));
+        }
+    };
+    let Some(kv) = kv_for(env) else {
+        let reply = Gate::misconfigured(&method, format!("{KV_BINDING}: KV binding is missing"));
+        return Ok((reply_or_500(&reply)?, reply.log));
+    };
+    let headers = header_list(request.headers());
+    let url = request.url();
+    let mut nonce = [0u8; 16];
+    if getrandom::fill(&mut nonce).is_err() {
+        let reply = Gate::no_randomness(&method);
+        return Ok((reply_or_500(&reply)?, reply.log));
+    }
+    let parts = RequestParts {
+        method: &method,
+        url: &url,
+        headers: &headers,
+        nonce,
+    };
+    let verdict = match gate.evaluate(&parts, now) {
+        Evaluation::Done(v) => v,
+        Evaluation::NeedsRevocation(pending) => {
+            let freshness = Freshness::Cached(gate.settings().revocation_cache_ms);
+            let lookups = kv.lookups(&pending.keys, now, freshness).await;
+            gate.resolve(*pending, lookups, now)
+        }
+    };
+    match verdict {
+        Verdict::Reply(reply) => {
+            let written = kv.write_all(&reply.kv_writes, now).await;
+            let reply = gate.settle_reply(*reply, &written);
+            Ok((reply_or_500(&reply)?, reply.log))
+        }
+        Verdict::Forward(fwd) => apply_forward(&gate, &kv, request, *fwd, now).await,
+    }
+}
+
+/// A JavaScript exception the handler could not turn into a response (no
+/// `Response` could be built at all). A plain error type instead of
+/// `worker::Error`, whose formatting code for every workers-rs failure would
+/// otherwise be linked into the module.
+#[derive(Debug)]
+struct Unanswerable(JsValue);
+
+impl std::fmt::Display for Unanswerable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no response could be built: {:?}", self.0)
+    }
+}
+
+impl std::error::Error for Unanswerable {}
+
+#[event(fetch)]
+async fn fetch(
+    request: web_sys::Request,
+    env: Env,
+    _ctx: Context,
+) -> Result<web_sys::Response, Unanswerable> {
+    let now = worker::Date::now().as_millis();
+    let (response, mut log) = handle(&request, &env, now).await.map_err(Unanswerable)?;
+    // `Cf::colo` unwraps, and a runtime may omit `colo` (plain workerd
+    // does): read both fields without panicking.
+    if let Some(cf) = request.cf() {
+        log.colo = cf.colo().ok();
+        log.country = cf.country().ok().flatten();
+    }
+    console_log!("{}", log.to_json());
+    Ok(response)
+}

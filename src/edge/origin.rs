@@ -1,0 +1,176 @@
+//! The origin: the outbound request built from the inbound one with the
+//! core's header edits, and the origin's response delivered as the core's
+//! plan says (passed with edited headers, upgraded, watched, or replaced).
+
+use std::rc::Rc;
+
+use wasm_bindgen::{JsCast as _, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::ext::{ResponseExt as _, ResponseInitExt as _};
+use worker::{js_sys, web_sys};
+
+use session_gate_core::edits::HeaderEdits;
+use session_gate_core::gate::{Delivery, Gate, Passed};
+use session_gate_core::log::LogRecord;
+use session_gate_core::verdict::{Forward, Watch};
+
+use super::connection::{abortable, watch_connection, Connection, Relay};
+use super::kv::Kv;
+use super::{header_list, reply_or_500};
+
+/// A clone of the runtime's `headers` with the core's edits applied: every
+/// header the core did not name keeps its bytes exactly (values outside
+/// UTF-8 included, which the core can only read lossily).
+fn edited(headers: &web_sys::Headers, edits: &HeaderEdits) -> Result<web_sys::Headers, JsValue> {
+    let clone = web_sys::Headers::new_with_headers(headers)?;
+    for name in &edits.remove {
+        clone.delete(name)?;
+    }
+    for (name, value) in &edits.append {
+        clone.append(name, value)?;
+    }
+    Ok(clone)
+}
+
+/// The outbound request, built from the inbound one: method and body as
+/// sent (a GET or HEAD with a body included, as a pass-through Worker
+/// forwards it), the URL the core chose, the runtime's headers with only
+/// the core's edits applied, and redirects handed back to the client.
+async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::Response, JsValue> {
+    let headers = edited(&request.headers(), &fwd.edits)?;
+    let init = web_sys::RequestInit::new();
+    init.set_headers(&headers.into());
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    let method = request.method();
+    let body = request.body();
+    let get_like = method == "GET" || method == "HEAD";
+    let outbound = match body {
+        // A GET or HEAD with a body: a `RequestInit` dictionary holding both
+        // would throw, so `new Request(url, request)` takes the method and
+        // the body stream from the inbound request, and a second step sets
+        // the headers and the redirect mode.
+        Some(_) if get_like => {
+            let retargeted =
+                web_sys::Request::new_with_str_and_init(&fwd.url, request.unchecked_ref())?;
+            web_sys::Request::new_with_request_and_init(&retargeted, &init)?
+        }
+        // Everything else is built in one step (the two-step build cost
+        // about 10% more CPU per valid request: BENCHMARKS.md), the body
+        // streamed through untouched.
+        body => {
+            init.set_method(&method);
+            if let Some(body) = body {
+                init.set_body(&body.into());
+            }
+            web_sys::Request::new_with_str_and_init(&fwd.url, &init)?
+        }
+    };
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    JsFuture::from(global.fetch_with_request(&outbound))
+        .await?
+        .dyn_into()
+}
+
+/// Sends the request to the origin and delivers its response as the core
+/// decides. Returns the response for the client and the request's log line.
+pub(crate) async fn apply_forward(
+    gate: &Rc<Gate>,
+    kv: &Rc<Kv>,
+    request: &web_sys::Request,
+    fwd: Forward,
+    now: u64,
+) -> Result<(web_sys::Response, LogRecord), JsValue> {
+    let upstream = match forward(request, &fwd).await {
+        Ok(r) => r,
+        Err(_) => {
+            let reply = Gate::bad_gateway(&fwd);
+            return Ok((reply_or_500(&reply)?, reply.log));
+        }
+    };
+    let origin_headers = header_list(upstream.headers());
+    let mut fresh_sid = || {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok().map(|()| bytes)
+    };
+    let plan = gate.finish(fwd, upstream.status(), &origin_headers, now, &mut fresh_sid);
+    let written = kv.write_all(&plan.kv_writes, now).await;
+    let passed = match gate.settle_response(plan, &written) {
+        Delivery::Origin(passed) => *passed,
+        // The core's answer replaces the origin's response (a revocation
+        // that could not be recorded, a handshake that could not be
+        // honoured): its body is dropped.
+        Delivery::Reply(reply) => {
+            if let Some(body) = upstream.body() {
+                let _ = body.cancel();
+            }
+            return Ok((reply_or_500(&reply)?, reply.log));
+        }
+    };
+    let watched = |conn: Connection, watch: Watch| {
+        let (gate, kv) = (Rc::clone(gate), Rc::clone(kv));
+        worker::wasm_bindgen_futures::spawn_local(watch_connection(gate, kv, watch, conn));
+    };
+    let built = if passed.upgrade {
+        upgraded(&upstream, &passed, watched)
+    } else {
+        passed_on(&upstream, &passed, watched).map(Some)
+    };
+    match built {
+        Ok(Some(response)) => Ok((response, passed.log)),
+        _ => {
+            let reply = passed.bad_gateway();
+            Ok((reply_or_500(&reply)?, reply.log))
+        }
+    }
+}
+
+/// A WebSocket the origin accepted, handed to the client in a new 101 that
+/// carries only the headers the core let through: the same socket when
+/// nothing watches it, else relayed through a `WebSocketPair` the gate can
+/// close when the session ends. `None` when the origin's 101 has no socket.
+fn upgraded(
+    upstream: &web_sys::Response,
+    passed: &Passed,
+    watched: impl FnOnce(Connection, Watch),
+) -> Result<Option<web_sys::Response>, JsValue> {
+    let Some(socket) = upstream.websocket() else {
+        return Ok(None);
+    };
+    let mut init = web_sys::ResponseInit::new();
+    init.set_status(101);
+    match passed.watch.clone() {
+        None => init.websocket(&socket)?,
+        Some(watch) => {
+            let pair =
+                worker::WebSocketPair::new().map_err(|e| JsValue::from_str(&e.to_string()))?;
+            let relay = Relay::new(pair.server.as_ref().clone(), socket)?;
+            init.websocket(pair.client.as_ref())?;
+            watched(Connection::Socket(relay), watch);
+            &mut init
+        }
+    };
+    init.set_headers(&edited(&upstream.headers(), &passed.edits)?.into());
+    web_sys::Response::new_with_opt_str_and_init(None, &init).map(Some)
+}
+
+/// The origin's response with the core's header edits, its body streamed
+/// through (and abortable when the session must be watched).
+fn passed_on(
+    upstream: &web_sys::Response,
+    passed: &Passed,
+    watched: impl FnOnce(Connection, Watch),
+) -> Result<web_sys::Response, JsValue> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(upstream.status());
+    init.set_status_text(&upstream.status_text());
+    init.set_headers(&edited(&upstream.headers(), &passed.edits)?.into());
+    let body = match (upstream.body(), passed.watch.clone()) {
+        (Some(body), Some(watch)) => {
+            let (readable, conn) = abortable(&body)?;
+            watched(conn, watch);
+            Some(readable)
+        }
+        (body, _) => body,
+    };
+    web_sys::Response::new_with_opt_readable_stream_and_init(body.as_ref(), &init)
+}
