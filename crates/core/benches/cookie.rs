@@ -19,11 +19,12 @@ mod native {
     use sha2::Sha256;
 
     use session_gate_core::encoding::b64url_encode;
+    use session_gate_core::gate::Evaluation;
     use session_gate_core::gate::Gate;
     use session_gate_core::keyring::KeyRing;
     use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie, MAC_LABEL};
     use session_gate_core::settings::Settings;
-    use session_gate_core::verdict::{Evaluation, RequestParts, RevocationLookups, Verdict};
+    use session_gate_core::verdict::{RequestParts, RevocationLookups, Verdict};
 
     const NAME: &str = "__Host-session";
     const NOW: u64 = 1_700_000_000_000;

@@ -695,10 +695,8 @@ mod tests {
         cache.pin(&write("sid:s", "1", T + 5000), T);
         // KV never got the write: it still answers "absent", and the read
         // cache learns that, but the pin decides.
-        let reads = cache
-            .read(&keys(T - 1), T + 10, Freshness::Fresh)
-            .map(|_| ());
-        assert_eq!(reads, Ok(()), "the pin answers without a read");
+        let reads = cache.read(&keys(T - 1), T + 10, Freshness::Fresh);
+        assert!(reads.is_ok(), "the pin answers without a read");
         cache.put("sid:s", None, T + 20);
         let lookups = cache.read(&keys(T - 1), T + 30, TTL).expect("pinned");
         assert_eq!(lookups.sid, Ok(Some("1".into())));

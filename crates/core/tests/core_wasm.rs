@@ -4,12 +4,13 @@
 //! runs natively (`cargo test`) and in Node under wasm32
 //! (`cargo test -p session-gate-core --target wasm32-unknown-unknown --test core_wasm`).
 
+use session_gate_core::gate::Evaluation;
 use session_gate_core::gate::Gate;
 use session_gate_core::path::{normalize, PathError};
 use session_gate_core::session::{seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
 use session_gate_core::time_policy::{TimeError, TimePolicy};
-use session_gate_core::verdict::{Evaluation, RequestParts, RevocationLookups, Verdict};
+use session_gate_core::verdict::{RequestParts, RevocationLookups, Verdict};
 
 const NOW: u64 = 1_700_000_000_000;
 /// `k1` = 32 bytes of 0x01, `k0` = 32 bytes of 0x02.
@@ -210,8 +211,8 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
         Evaluation::NeedsRevocation(pending) => pending,
         Evaluation::Done(verdict) => panic!("decided without KV: {verdict:?}"),
     };
-    assert_eq!(pending.user_key, "user:alice");
-    assert_eq!(pending.sid_key, format!("sid:{}", sid.expose()));
+    assert_eq!(pending.keys.user, "user:alice");
+    assert_eq!(pending.keys.sid, format!("sid:{}", sid.expose()));
 
     let forward = match gate.resolve(*pending, RevocationLookups::none(), NOW) {
         Verdict::Forward(forward) => forward,

@@ -3,12 +3,10 @@
 //! worker, no network, no clock. Runs natively and under wasm32.
 
 use session_gate_core::assertion::{self, Expected};
-use session_gate_core::gate::Gate;
+use session_gate_core::gate::{Delivery, Evaluation, Gate, ResponsePlan};
 use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
-use session_gate_core::verdict::{
-    Evaluation, Forward, Reply, RequestParts, ResponsePlan, RevocationLookups, Verdict,
-};
+use session_gate_core::verdict::{Forward, Reply, RequestParts, RevocationLookups, Verdict};
 
 macro_rules! gate_test {
     ($(fn $name:ident() $body:block)*) => {$(
@@ -572,7 +570,7 @@ gate_test! {
         assert_eq!(new.roles.header_value(), "a,b");
         assert_ne!(new.sid, old_sid);
         assert_eq!(login.kv_writes.iter().map(|w| w.key.as_str()).collect::<Vec<_>>(), [sid_key.as_str()]);
-        assert_eq!(login.action.as_deref(), Some("login"));
+        assert_eq!(login.log.action.as_deref(), Some("login"));
 
         let logout = finish(&g, &f, &[("x-session-logout", "1")]);
         assert!(header(&logout.headers, "set-cookie").unwrap().contains("Max-Age=0"));
@@ -603,13 +601,13 @@ gate_test! {
             "a malformed handshake is not half-applied: only the presented session is revoked"
         );
         assert_eq!(bad.replacement.as_ref().map(|r| r.status), Some(502));
-        assert_eq!(bad.error.as_deref(), Some("malformed: x-session-login is not a canonically encoded user id"));
+        assert_eq!(handshake_error(&bad), Some("malformed: x-session-login is not a canonically encoded user id"));
 
         let anon = forward(decide(&g, "POST", "https://app.test/login", &[]));
         let rot = finish(&g, &anon, &[("x-session-rotate", "1")]);
         assert!(rot.kv_writes.is_empty());
         assert!(header(&rot.headers, "set-cookie").is_none());
-        let no_rng = g.finish_response(&anon.context, &headers(&[("x-session-login", "bob")]), NOW, &mut || None);
+        let no_rng = g.finish(anon.clone(), 200, &headers(&[("x-session-login", "bob")]), NOW, &mut || None);
         assert!(header(&no_rng.headers, "set-cookie").unwrap().contains("Max-Age=0"));
     }
 
@@ -668,13 +666,11 @@ gate_test! {
         for origin in cases {
             let plan = finish(&g, &f, origin);
             assert!(!plan.kv_writes.is_empty(), "{origin:?} writes");
-            let mut log = f.log.clone();
-            log.action = plan.action.clone();
             let all_ok = vec![true; plan.kv_writes.len()];
-            assert!(g.settle_response(&plan, &log, &all_ok).is_none(), "{origin:?}: recorded, the origin's answer stands");
+            assert!(matches!(g.settle_response(plan.clone(), &all_ok), Delivery::Origin(_)), "{origin:?}: recorded, the origin's answer stands");
             let mut one_failed = all_ok.clone();
             *one_failed.last_mut().unwrap() = false;
-            let failed = g.settle_response(&plan, &log, &one_failed).expect("a 503");
+            let failed = replaced(g.settle_response(plan.clone(), &one_failed)).expect("a 503");
             assert_eq!(failed.status, 503, "{origin:?}");
             assert_eq!(failed.body, "Service Unavailable\n");
             assert_eq!(header(&failed.headers, "retry-after"), Some("5"));
@@ -682,12 +678,12 @@ gate_test! {
             assert_eq!(cookies.len(), 1, "{origin:?}: no new session cookie");
             assert!(cookies[0].starts_with("__Host-session=;") && cookies[0].contains("Max-Age=0"));
             assert_eq!((failed.log.event, failed.log.status), ("kv_write_failed", 503));
-            assert_eq!(failed.log.action, plan.action, "the log says what was not recorded");
-            assert!(g.settle_response(&plan, &log, &[]).is_some(), "a missing result is a failure");
+            assert_eq!(failed.log.action, plan.log.action, "the log says what was not recorded");
+            assert!(replaced(g.settle_response(plan.clone(), &[])).is_some(), "a missing result is a failure");
         }
         // No handshake, nothing written: the origin's answer stands.
         let plain = finish(&g, &f, &[]);
-        assert!(g.settle_response(&plain, &f.log, &[]).is_none());
+        assert!(replaced(g.settle_response(plain, &[])).is_none());
     }
 }
 
@@ -724,13 +720,12 @@ fn refused_handshakes_never_fail_open() {
         let f = if *over_live { &live } else { &anon };
         let plan = finish(&g, f, origin);
         let case = format!("{origin:?} over a live session: {over_live}");
-        assert_eq!(plan.error.as_deref(), Some(*reason), "{case}");
+        assert_eq!(handshake_error(&plan), Some(*reason), "{case}");
         assert_eq!(keys(&plan), if *revoked { vec![sid_key.clone()] } else { vec![] }, "{case}");
         assert_eq!(cleared(&plan), *revoked, "{case}");
         assert!(!all(&plan.headers, "set-cookie").iter().any(|c| c.starts_with("__Host-session=v1")), "{case}: no session started");
         assert_eq!(plan.replacement.as_ref().map(|r| r.status), bad_gateway.then_some(502), "{case}");
-        let mut log = f.log.clone();
-        plan.annotate(&mut log);
+        let log = plan.log.clone();
         assert_eq!(log.event, "handshake_error", "{case}");
         let line = log.to_json();
         for (_, value) in origin.iter() {
@@ -761,7 +756,7 @@ fn handshakes_are_authenticated_with_origin_secret() {
     assert_eq!(f.context.nonce, NONCE_B64);
     let tag = handshake_tag(&secret, NONCE_B64, &[("x-session-login", "admin"), ("x-session-roles", "admin")]);
     let signed = finish(&g, &f, &[("X-Session-Login", "admin"), ("X-Session-Roles", "admin"), ("X-Session-Handshake", &tag)]);
-    assert_eq!(signed.error, None);
+    assert_eq!(handshake_error(&signed), None);
     assert_eq!(session_in(&g, &signed).sub, "admin");
     assert!(header(&signed.headers, "x-session-handshake").is_none());
     // Unsigned, wrong tag, another nonce, other lines: refused, never a session.
@@ -780,13 +775,13 @@ fn handshakes_are_authenticated_with_origin_secret() {
         let mut parts = anon.clone();
         parts.context.nonce = "BBBBBBBBBBBBBBBBBBBBBB".into();
         let plan = finish(&g, &parts, &origin);
-        assert_eq!(plan.error.as_deref(), Some(reason), "{origin:?}");
+        assert_eq!(handshake_error(&plan), Some(reason), "{origin:?}");
         assert!(!all(&plan.headers, "set-cookie").iter().any(|c| c.starts_with("__Host-session=v1")));
         assert!(plan.kv_writes.is_empty());
     }
     // An unsigned Logout over a live session still ends it (fail closed).
     let out = finish(&g, &f, &[("x-session-logout", "1")]);
-    assert_eq!(out.error.as_deref(), Some("unauthenticated: x-session-handshake is missing"));
+    assert_eq!(handshake_error(&out), Some("unauthenticated: x-session-handshake is missing"));
     assert_eq!(out.kv_writes.len(), 1);
     // HANDSHAKE_AUTH=off: plain handshakes, as without ORIGIN_SECRET.
     let off = gate_with(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "off")]);
@@ -804,10 +799,25 @@ fn handshakes_are_authenticated_with_origin_secret() {
 
 fn finish(g: &Gate, f: &Forward, origin: &[(&str, &str)]) -> ResponsePlan {
     let mut counter = 0u8;
-    g.finish_response(&f.context, &headers(origin), NOW, &mut || {
+    g.finish(f.clone(), 200, &headers(origin), NOW, &mut || {
         counter += 1;
         Some([counter; 16])
     })
+}
+
+/// The reason a refused handshake was logged with.
+fn handshake_error(plan: &ResponsePlan) -> Option<&str> {
+    (plan.log.event == "handshake_error")
+        .then_some(plan.log.reason.as_deref())
+        .flatten()
+}
+
+/// The gate's answer in place of the origin's, if any.
+fn replaced(delivery: Delivery) -> Option<Reply> {
+    match delivery {
+        Delivery::Reply(reply) => Some(*reply),
+        Delivery::Origin(_) => None,
+    }
 }
 
 fn session_in(g: &Gate, plan: &ResponsePlan) -> Claims {

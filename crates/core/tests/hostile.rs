@@ -2,12 +2,10 @@
 //! tests, the fuzzers or the end-to-end attack suite found, pinned at the
 //! decision function. Pure: no worker, no network, no clock.
 
-use session_gate_core::gate::Gate;
+use session_gate_core::gate::{Evaluation, Gate};
 use session_gate_core::session::{seal, Claims, Roles, SessionId};
 use session_gate_core::settings::Settings;
-use session_gate_core::verdict::{
-    Evaluation, Forward, Reply, RequestParts, RevocationLookups, Verdict,
-};
+use session_gate_core::verdict::{Forward, Reply, RequestParts, RevocationLookups, Verdict};
 
 const NOW: u64 = 1_700_000_000_000;
 const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
@@ -285,7 +283,7 @@ fn an_origin_set_cookie_planting_a_session_cookie_is_dropped() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let plan = g.finish_response(&f.context, &origin, NOW, &mut || None);
+    let plan = g.finish(f.clone(), 200, &origin, NOW, &mut || None);
     let cookies: Vec<&str> = plan
         .headers
         .iter()
@@ -328,7 +326,7 @@ fn an_upgrade_response_is_filtered_like_any_other() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let mut sid = || Some([9u8; 16]);
-    let plan = g.finish_upgrade(&f.context, &origin, NOW, &mut sid);
+    let plan = g.finish(f.clone(), 101, &origin, NOW, &mut sid);
     let names: Vec<&str> = plan.headers.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -354,7 +352,7 @@ fn an_upgrade_response_is_filtered_like_any_other() {
         "{}",
         cookies[1]
     );
-    assert_eq!(plan.action.as_deref(), Some("login"));
+    assert_eq!(plan.log.action.as_deref(), Some("login"));
 }
 
 /// Scrubbing an origin's `Location: /;jsessionid=x/evil.example/` left
@@ -368,7 +366,7 @@ fn scrubbed_response_urls_never_leave_the_site() {
     let f = forward(decide(&g, "GET", "/public/x", &[]));
     let run = |name: &str, value: &str| -> String {
         let origin = vec![(name.to_owned(), value.to_owned())];
-        let plan = g.finish_response(&f.context, &origin, NOW, &mut || None);
+        let plan = g.finish(f.clone(), 200, &origin, NOW, &mut || None);
         plan.headers
             .iter()
             .find(|(n, _)| n == name)

@@ -22,6 +22,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use session_gate_core::encoding::{b64url_decode, b64url_encode, percent_decode};
+use session_gate_core::gate::Evaluation;
 use session_gate_core::gate::Gate;
 use session_gate_core::handshake::encode_sub;
 use session_gate_core::keyring::KeyRing;
@@ -31,7 +32,7 @@ use session_gate_core::session::{
     is_valid_sub, seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie, MAC_LABEL,
 };
 use session_gate_core::settings::Settings;
-use session_gate_core::verdict::{Evaluation, RequestParts, RevocationLookups, Verdict};
+use session_gate_core::verdict::{RequestParts, RevocationLookups, Verdict};
 
 const NOW: u64 = 1_700_000_000_000;
 const NAME: &str = "__Host-session";
