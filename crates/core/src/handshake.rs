@@ -60,7 +60,7 @@ pub struct Handshake {
 }
 
 /// A handshake the gate could not honour. The gate then applies the
-/// fail-closed rule of `Gate::finish_response` and logs a
+/// fail-closed rule of `Gate::finish` and logs a
 /// `handshake_error`. The messages name the header, never its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandshakeError {
