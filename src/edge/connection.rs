@@ -13,6 +13,7 @@ use worker::{console_log, js_sys, web_sys};
 
 use session_gate_core::gate::Gate;
 use session_gate_core::revocation::Freshness;
+use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Ended, Watch};
 
 use super::kv::Kv;
@@ -166,16 +167,16 @@ pub(crate) fn abortable(
     Ok((pipe.readable(), Connection::Stream { abort, done }))
 }
 
-/// Checks the session every `watch.interval_ms` while the connection lives,
+/// Checks the session every `watch.interval` while the connection lives,
 /// reading KV afresh each time, and ends the connection as soon as the core
 /// says the session is over, logging the core's closing line.
 pub(crate) async fn watch_connection(gate: Rc<Gate>, kv: Rc<Kv>, watch: Watch, conn: Connection) {
     loop {
-        worker::Delay::from(std::time::Duration::from_millis(watch.interval_ms)).await;
+        worker::Delay::from(std::time::Duration::from_millis(watch.interval.get())).await;
         if conn.is_done() {
             return;
         }
-        let now = worker::Date::now().as_millis();
+        let now = Millis(worker::Date::now().as_millis());
         let lookups = kv.lookups(&watch.keys, now, Freshness::Fresh).await;
         if conn.is_done() {
             return;

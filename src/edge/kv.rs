@@ -12,6 +12,7 @@ use worker::{js_sys, web_sys, Env};
 use session_gate_core::revocation::{
     self, Freshness, Lookup, LookupFailed, RevocationCache, RevocationKeys,
 };
+use session_gate_core::time::{Millis, Seconds};
 use session_gate_core::verdict::{KvWrite, RevocationLookups};
 
 /// The KV binding that stores revocations.
@@ -32,7 +33,7 @@ pub(crate) struct Kv {
     binding: JsValue,
     get: js_sys::Function,
     put: js_sys::Function,
-    /// `{cacheTtl: KV_CACHE_TTL_SECS, type: "text"}`, built once.
+    /// `{cacheTtl: KV_CACHE_TTL, type: "text"}`, built once.
     get_options: JsValue,
 }
 
@@ -65,7 +66,7 @@ impl Kv {
         let get = method("get")?;
         let put = method("put")?;
         let get_options = js_sys::Object::new();
-        let cache_ttl = JsValue::from_f64(revocation::KV_CACHE_TTL_SECS as f64);
+        let cache_ttl = JsValue::from_f64(revocation::KV_CACHE_TTL.get() as f64);
         js_sys::Reflect::set(&get_options, &JsValue::from_str("cacheTtl"), &cache_ttl).ok()?;
         js_sys::Reflect::set(&get_options, &JsValue::from_str("type"), &"text".into()).ok()?;
         Some(Self {
@@ -91,10 +92,10 @@ impl Kv {
     }
 
     /// `put(key, value, {expirationTtl})`.
-    async fn put(&self, key: &str, value: &str, ttl_secs: Option<u64>) -> Result<(), JsValue> {
+    async fn put(&self, key: &str, value: &str, ttl: Option<Seconds>) -> Result<(), JsValue> {
         let options = js_sys::Object::new();
-        if let Some(ttl) = ttl_secs {
-            let ttl = JsValue::from_f64(ttl as f64);
+        if let Some(ttl) = ttl {
+            let ttl = JsValue::from_f64(ttl.get() as f64);
             js_sys::Reflect::set(&options, &JsValue::from_str("expirationTtl"), &ttl)?;
         }
         let args = js_sys::Array::of3(&JsValue::from_str(key), &JsValue::from_str(value), &options);
@@ -110,7 +111,7 @@ impl Kv {
     pub(crate) async fn lookups(
         &self,
         keys: &RevocationKeys,
-        now: u64,
+        now: Millis,
         freshness: Freshness,
     ) -> RevocationLookups {
         let reads = match CACHE.with(|c| c.borrow().read(keys, now, freshness)) {
@@ -132,17 +133,13 @@ impl Kv {
 
     /// Pins the revocation in this isolate, then writes it to KV on the
     /// core's schedule of attempts. Whether it was recorded in KV.
-    async fn write(&self, write: &KvWrite, now: u64) -> bool {
+    async fn write(&self, write: &KvWrite, now: Millis) -> bool {
         CACHE.with(|c| c.borrow_mut().pin(write, now));
         for delay in revocation::write_attempt_delays() {
-            if delay > 0 {
+            if delay > Millis::ZERO {
                 sleep(delay).await;
             }
-            if self
-                .put(&write.key, &write.value, write.ttl_secs)
-                .await
-                .is_ok()
-            {
+            if self.put(&write.key, &write.value, write.ttl).await.is_ok() {
                 return true;
             }
         }
@@ -150,7 +147,7 @@ impl Kv {
     }
 
     /// Performs every write, in order; `written[i]` for `writes[i]`.
-    pub(crate) async fn write_all(&self, writes: &[KvWrite], now: u64) -> Vec<bool> {
+    pub(crate) async fn write_all(&self, writes: &[KvWrite], now: Millis) -> Vec<bool> {
         let mut written = Vec::with_capacity(writes.len());
         for write in writes {
             written.push(self.write(write, now).await);
@@ -176,13 +173,13 @@ pub(crate) fn kv_for(env: &Env) -> Option<Rc<Kv>> {
     Some(kv)
 }
 
-/// Resolves after `ms` milliseconds (`setTimeout`).
-async fn sleep(ms: u64) {
+/// Resolves after `delay` (`setTimeout`).
+async fn sleep(delay: Millis) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
         let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(
             &resolve,
-            i32::try_from(ms).unwrap_or(i32::MAX),
+            i32::try_from(delay.get()).unwrap_or(i32::MAX),
         );
     });
     let _ = JsFuture::from(promise).await;

@@ -24,6 +24,7 @@ use session_gate_core::gate::{Evaluation, Gate};
 use session_gate_core::log::LogRecord;
 use session_gate_core::revocation::Freshness;
 use session_gate_core::settings::{self, Settings};
+use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Reply, RequestParts, Verdict};
 
 use kv::{kv_for, KV_BINDING};
@@ -145,7 +146,7 @@ pub(crate) fn reply_or_500(reply: &Reply) -> Result<web_sys::Response, JsValue> 
 async fn handle(
     request: &web_sys::Request,
     env: &Env,
-    now: u64,
+    now: Millis,
 ) -> Result<(web_sys::Response, LogRecord), JsValue> {
     let method = request.method();
     let gate = match gate_for(env) {
@@ -175,7 +176,7 @@ async fn handle(
     let verdict = match gate.evaluate(&parts, now) {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(pending) => {
-            let freshness = Freshness::Cached(gate.settings().revocation_cache_ms);
+            let freshness = Freshness::Cached(gate.settings().revocation_cache);
             let lookups = kv.lookups(&pending.keys, now, freshness).await;
             gate.resolve(*pending, lookups, now)
         }
@@ -211,7 +212,7 @@ async fn fetch(
     env: Env,
     _ctx: Context,
 ) -> Result<web_sys::Response, Unanswerable> {
-    let now = worker::Date::now().as_millis();
+    let now = Millis(worker::Date::now().as_millis());
     let (response, mut log) = handle(&request, &env, now).await.map_err(Unanswerable)?;
     // `Cf::colo` unwraps, and a runtime may omit `colo` (plain workerd
     // does): read both fields without panicking.

@@ -12,6 +12,7 @@ use worker::{js_sys, web_sys};
 use session_gate_core::edits::HeaderEdits;
 use session_gate_core::gate::{Delivery, Gate, Passed};
 use session_gate_core::log::LogRecord;
+use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Forward, Watch};
 
 use super::connection::{abortable, watch_connection, Connection, Relay};
@@ -78,7 +79,7 @@ pub(crate) async fn apply_forward(
     kv: &Rc<Kv>,
     request: &web_sys::Request,
     fwd: Forward,
-    now: u64,
+    now: Millis,
 ) -> Result<(web_sys::Response, LogRecord), JsValue> {
     let upstream = match forward(request, &fwd).await {
         Ok(r) => r,

@@ -25,11 +25,12 @@ mod cli {
     use std::time::{SystemTime, UNIX_EPOCH};
 
     use session_gate_core::encoding::b64url_encode;
-    use session_gate_core::revocation::{sid_key, sid_ttl_secs, user_key};
+    use session_gate_core::revocation::{sid_key, sid_ttl, user_key};
     use session_gate_core::session::{
         is_valid_sub, seal, Claims, Roles, SessionId, UnverifiedCookie,
     };
     use session_gate_core::settings::Settings;
+    use session_gate_core::time::Millis;
 
     const USAGE: &str = "usage:
   session-gate keygen [--kid KID]
@@ -123,10 +124,11 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         fn flag(&self, name: &str) -> bool {
             self.options.iter().any(|(n, _)| n == name)
         }
-        fn millis(&self, name: &str) -> Result<Option<u64>, Fail> {
+        fn millis(&self, name: &str) -> Result<Option<Millis>, Fail> {
             self.value(name)
                 .map(|v| {
                     v.parse::<u64>()
+                        .map(Millis)
                         .map_err(|_| usage(format!("{name} takes milliseconds since the epoch")))
                 })
                 .transpose()
@@ -139,10 +141,12 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         }
     }
 
-    fn now_ms() -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    fn now() -> Millis {
+        Millis(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
     }
 
     fn random<const N: usize>() -> Result<[u8; N], Fail> {
@@ -212,7 +216,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         if !is_valid_sub(sub) {
             return Err(usage("--sub must be 1 to 256 bytes of printable UTF-8"));
         }
-        let iat = args.millis("--iat")?.unwrap_or_else(now_ms);
+        let iat = args.millis("--iat")?.unwrap_or_else(now);
         let seen = args.millis("--seen")?.unwrap_or(iat);
         let roles = match args.value("--roles") {
             Some(list) => Roles::parse_header(list)
@@ -222,8 +226,8 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         let claims = Claims {
             sid: SessionId::from_bytes(random::<16>()?),
             sub: sub.to_owned(),
-            iat,
-            seen,
+            iat: iat.get(),
+            seen: seen.get(),
             roles,
         };
         println!(
@@ -237,7 +241,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         let args = parse(args, &[], &["--now"])?;
         let settings = settings()?;
         let value = cookie_arg(args.one_positional("cookie")?, &settings.cookie_name)?;
-        let now = args.millis("--now")?.unwrap_or_else(now_ms);
+        let now = args.millis("--now")?.unwrap_or_else(now);
         let signer = settings.keys.signing_key().kid().to_owned();
         // The gate's own judgement (parse, verify, times, refresh), not a copy.
         let inspected = match session_gate_core::gate::Gate::new(settings).inspect(&value, now) {
@@ -261,12 +265,12 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         println!(
             "iat:         {} ({} s ago)",
             c.iat,
-            now.saturating_sub(c.iat) / 1000
+            now.saturating_sub(Millis(c.iat)).whole_seconds()
         );
         println!(
             "seen:        {} ({} s ago)",
             c.seen,
-            now.saturating_sub(c.seen) / 1000
+            now.saturating_sub(Millis(c.seen)).whole_seconds()
         );
         if !c.roles.is_empty() {
             println!("roles:       {}", c.roles.header_value());
@@ -275,12 +279,12 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         println!(
             "idle expiry:     {} (in {} s)",
             live.idle_expiry,
-            live.idle_expiry.saturating_sub(now) / 1000
+            live.idle_expiry.saturating_sub(now).whole_seconds()
         );
         println!(
             "absolute expiry: {} (in {} s)",
             live.absolute_expiry,
-            live.absolute_expiry.saturating_sub(now) / 1000
+            live.absolute_expiry.saturating_sub(now).whole_seconds()
         );
         if inspected.refresh_due {
             println!("refresh:     due (the gate will re-sign it with key {signer})");
@@ -331,7 +335,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
                 "the user id must be 1 to 256 bytes of printable UTF-8",
             ));
         }
-        let at = args.millis("--at")?.unwrap_or_else(now_ms);
+        let at = args.millis("--at")?.unwrap_or_else(now);
         wrangler_put(
             &user_key(sub),
             &at.to_string(),
@@ -347,26 +351,26 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         let args = parse(args, &["--local"], &[])?;
         let settings = settings()?;
         let arg = cookie_arg(args.one_positional("cookie or sid")?, &settings.cookie_name)?;
-        let now = now_ms();
+        let now = now();
         let (sid, ttl) = if let Some(sid) = SessionId::parse(&arg) {
             // A bare sid: its issue time is unknown, so keep the key for a
             // whole absolute lifetime.
             (
                 sid,
-                sid_ttl_secs(now.saturating_add(settings.time.absolute_ms), now),
+                sid_ttl(now.saturating_add(settings.time.absolute), now),
             )
         } else {
             let session = UnverifiedCookie::parse(&arg)
                 .and_then(|c| c.verify(&settings.keys, &settings.cookie_name))
                 .map_err(|e| Fail(format!("not a sid, nor a valid cookie: {e}"), 1))?;
             let c = session.claims();
-            let expiry = c.iat.saturating_add(settings.time.absolute_ms);
-            (c.sid.clone(), sid_ttl_secs(expiry, now))
+            let expiry = Millis(c.iat).saturating_add(settings.time.absolute);
+            (c.sid.clone(), sid_ttl(expiry, now))
         };
         wrangler_put(
             &sid_key(sid.expose()),
             &now.to_string(),
-            Some(ttl),
+            Some(ttl.get()),
             args.flag("--local"),
             &args.passthrough,
         )?;
@@ -404,7 +408,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             pth: need("--path")?,
             // The raw query the origin received, without `?`; none is "".
             query: args.value("--query").unwrap_or(""),
-            now: args.millis("--now")?.unwrap_or_else(now_ms),
+            now: args.millis("--now")?.unwrap_or_else(now).get(),
         };
         let claims = session_gate_core::assertion::verify(&text, &secret, &expected)
             .map_err(|e| Fail(format!("invalid assertion: {e}"), 1))?;

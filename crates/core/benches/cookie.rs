@@ -24,6 +24,7 @@ mod native {
     use session_gate_core::keyring::KeyRing;
     use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie, MAC_LABEL};
     use session_gate_core::settings::Settings;
+    use session_gate_core::time::Millis;
     use session_gate_core::verdict::{RequestParts, RevocationLookups, Verdict};
 
     const NAME: &str = "__Host-session";
@@ -167,7 +168,11 @@ mod native {
                     .and_then(|c| c.verify(ring, NAME))
                     .unwrap();
                 let c = session.claims();
-                black_box(policy.assess(c.iat, c.seen, black_box(NOW)).unwrap())
+                black_box(
+                    policy
+                        .assess(Millis(c.iat), Millis(c.seen), Millis(black_box(NOW)))
+                        .unwrap(),
+                )
             })
         });
         g.bench_function("verify_bad_tag", |b| {
@@ -204,9 +209,9 @@ mod native {
 
                     nonce: [9; 16],
                 };
-                match gate.evaluate(black_box(&parts), NOW) {
+                match gate.evaluate(black_box(&parts), Millis(NOW)) {
                     Evaluation::NeedsRevocation(p) => {
-                        let v = gate.resolve(*p, RevocationLookups::none(), NOW);
+                        let v = gate.resolve(*p, RevocationLookups::none(), Millis(NOW));
                         assert!(matches!(v, Verdict::Forward(_)));
                         black_box(v)
                     }
@@ -223,7 +228,7 @@ mod native {
 
                     nonce: [9; 16],
                 };
-                black_box(gate.evaluate(black_box(&parts), NOW))
+                black_box(gate.evaluate(black_box(&parts), Millis(NOW)))
             })
         });
         g.finish();

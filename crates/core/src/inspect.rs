@@ -6,6 +6,7 @@
 
 use crate::gate::Gate;
 use crate::session::{CookieError, UnverifiedCookie, VerifiedSession};
+use crate::time::Millis;
 use crate::time_policy::{Liveness, TimeError};
 
 /// A cookie the gate accepts up to the revocation check.
@@ -57,7 +58,7 @@ impl Gate {
     /// Parses a cookie value strictly, verifies its tag in constant time,
     /// and checks its times against the idle and absolute timeouts at `now`.
     /// Revocation is not checked here: it needs the KV reads.
-    pub fn inspect(&self, value: &str, now: u64) -> Result<Inspected, Refused> {
+    pub fn inspect(&self, value: &str, now: Millis) -> Result<Inspected, Refused> {
         let settings = self.settings();
         let unverified = UnverifiedCookie::parse(value).map_err(|e| Refused::cookie(e, None))?;
         let kid = unverified.kid().to_owned();
@@ -67,7 +68,7 @@ impl Gate {
         let claims = session.claims();
         let liveness = settings
             .time
-            .assess(claims.iat, claims.seen, now)
+            .assess(Millis(claims.iat), Millis(claims.seen), now)
             .map_err(|e| Refused::time(e, &kid))?;
         let refresh_due =
             liveness.refresh_due || session.kid() != settings.keys.signing_key().kid();

@@ -33,6 +33,7 @@ pub mod revocation;
 pub mod scrub;
 pub mod session;
 pub mod settings;
+pub mod time;
 pub mod time_policy;
 pub mod upstream;
 pub mod verdict;

@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::session::Claims;
 use crate::settings::KvFailure;
+use crate::time::{Millis, Seconds};
 use crate::verdict::{KvWrite, RevocationLookups};
 
 /// The KV key of a user's revocation epoch.
@@ -31,25 +32,25 @@ pub struct RevocationKeys {
     pub user: String,
     /// `sid:<sid>`.
     pub sid: String,
-    /// The session's issue time, ms since the epoch.
-    pub issued_at: u64,
+    /// The session's issue time.
+    pub issued_at: Millis,
 }
 
-/// How long KV's own edge cache may answer a revocation read, in seconds
-/// (`cacheTtl`, KV's minimum). It is part of the revocation budget
+/// How long KV's own edge cache may answer a revocation read (`cacheTtl`,
+/// KV's minimum). It is part of the revocation budget
 /// (docs/revocation.md): a revocation written at one location reaches a
 /// read elsewhere within `REVOCATION_CACHE` + this + KV's propagation.
-pub const KV_CACHE_TTL_SECS: u64 = 30;
+pub const KV_CACHE_TTL: Seconds = Seconds(30);
 
-/// Shortest expiration TTL KV accepts, in seconds.
-pub const KV_MIN_TTL: u64 = 60;
+/// Shortest expiration TTL KV accepts.
+pub const KV_MIN_TTL: Seconds = Seconds(60);
 
 /// The expiration TTL for a `sid:` key: the session's remaining absolute
 /// lifetime in whole seconds, rounded up, and at least the KV minimum.
-pub fn sid_ttl_secs(absolute_expiry_ms: u64, now_ms: u64) -> u64 {
-    absolute_expiry_ms
-        .saturating_sub(now_ms)
-        .div_ceil(1000)
+pub fn sid_ttl(absolute_expiry: Millis, now: Millis) -> Seconds {
+    absolute_expiry
+        .saturating_sub(now)
+        .seconds_ceil()
         .max(KV_MIN_TTL)
 }
 
@@ -60,12 +61,13 @@ pub struct LookupFailed;
 /// The outcome of reading one key: absent, present with a value, or failed.
 pub type Lookup = Result<Option<String>, LookupFailed>;
 
-/// Parses a `user:` epoch: 1 to 20 ASCII digits that fit in a `u64`.
-pub fn parse_epoch(value: &str) -> Result<u64, LookupFailed> {
+/// Parses a `user:` epoch: 1 to 20 ASCII digits (milliseconds since the
+/// Unix epoch) that fit in a `u64`.
+pub fn parse_epoch(value: &str) -> Result<Millis, LookupFailed> {
     if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(LookupFailed);
     }
-    value.parse().map_err(|_| LookupFailed)
+    value.parse().map(Millis).map_err(|_| LookupFailed)
 }
 
 /// Whether a verified session is revoked.
@@ -96,7 +98,7 @@ pub fn decide(
     };
     // A positive answer from either key revokes, even if the other failed.
     if let Ok(Some(epoch)) = user_epoch {
-        if claims.iat < epoch {
+        if Millis(claims.iat) < epoch {
             return Ok(Revocation::UserRevoked);
         }
     }
@@ -116,24 +118,24 @@ pub fn decide(
 /// not recorded: the first, and two retries.
 pub const WRITE_ATTEMPTS: u32 = 3;
 
-/// How long the adapter waits before each retry of a KV write, in ms, indexed
-/// by the attempt that failed (first, second). The last wait passes KV's
+/// How long the adapter waits before each retry of a KV write, indexed by the
+/// attempt that failed (first, second). The last wait passes KV's
 /// one-write-per-second-per-key limit, the usual cause of a refused write when
 /// the same key was written a moment before.
-pub const WRITE_RETRY_DELAYS_MS: [u64; WRITE_ATTEMPTS as usize - 1] = [100, 1000];
+pub const WRITE_RETRY_DELAYS: [Millis; WRITE_ATTEMPTS as usize - 1] = [Millis(100), Millis(1000)];
 
-/// The wait before each attempt at one KV write, in ms: none before the
-/// first, then [`WRITE_RETRY_DELAYS_MS`]; [`WRITE_ATTEMPTS`] in all.
-pub fn write_attempt_delays() -> impl Iterator<Item = u64> {
-    std::iter::once(0).chain(WRITE_RETRY_DELAYS_MS)
+/// The wait before each attempt at one KV write: none before the first,
+/// then [`WRITE_RETRY_DELAYS`]; [`WRITE_ATTEMPTS`] in all.
+pub fn write_attempt_delays() -> impl Iterator<Item = Millis> {
+    std::iter::once(Millis::ZERO).chain(WRITE_RETRY_DELAYS)
 }
 
 /// How old an answer about a revocation key may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Freshness {
-    /// An HTTP request: a read-cache entry younger than this many ms
+    /// An HTTP request: a read-cache entry younger than this
     /// (`REVOCATION_CACHE`) answers without a KV read.
-    Cached(u64),
+    Cached(Millis),
     /// A watched connection's check: KV is read every time (the cache could
     /// be as old as the last check), and the answer refreshes the cache for
     /// the HTTP requests that follow.
@@ -147,8 +149,8 @@ pub enum Freshness {
 #[must_use]
 pub struct PendingReads {
     keys: RevocationKeys,
-    /// When the reads began, ms since the epoch.
-    began: u64,
+    /// When the reads began.
+    began: Millis,
     /// The cached answer for `user:`, or `None` when it must be fetched.
     user: Option<Option<String>>,
     /// The cached answer for `sid:`, or `None` when it must be fetched.
@@ -179,15 +181,15 @@ pub const PIN_CAPACITY: usize = 8192;
 #[derive(Debug)]
 struct CachedRead {
     value: Option<String>,
-    stored: u64,
+    stored: Millis,
 }
 
-/// A pinned revocation: the value written, and the last instant (ms) it can
+/// A pinned revocation: the value written, and the last instant it can
 /// matter.
 #[derive(Debug)]
 struct Pin {
     value: String,
-    until: u64,
+    until: Millis,
 }
 
 /// The isolate's revocation state: a short-lived cache of KV reads, and the
@@ -211,7 +213,7 @@ pub struct RevocationCache {
     entries: HashMap<String, CachedRead>,
     pins: HashMap<String, Pin>,
     /// The pins ordered by expiry, for eviction.
-    pin_order: BTreeSet<(u64, String)>,
+    pin_order: BTreeSet<(Millis, String)>,
 }
 
 impl RevocationCache {
@@ -220,16 +222,15 @@ impl RevocationCache {
         Self::default()
     }
 
-    /// The cached value of `key` if it was stored less than `ttl_ms` ago.
-    pub fn get(&self, key: &str, now: u64, ttl_ms: u64) -> Option<Option<String>> {
+    /// The cached value of `key` if it was stored less than `ttl` ago.
+    pub fn get(&self, key: &str, now: Millis, ttl: Millis) -> Option<Option<String>> {
         let entry = self.entries.get(key)?;
-        (now.saturating_sub(entry.stored) < ttl_ms && entry.stored <= now)
-            .then(|| entry.value.clone())
+        (now.saturating_sub(entry.stored) < ttl && entry.stored <= now).then(|| entry.value.clone())
     }
 
     /// Remembers `value`, read from KV by a read that began at `now`, unless
     /// the entry already holds the result of a read that began later.
-    pub fn put(&mut self, key: &str, value: Option<String>, now: u64) {
+    pub fn put(&mut self, key: &str, value: Option<String>, now: Millis) {
         if let Some(existing) = self.entries.get_mut(key) {
             if existing.stored <= now {
                 *existing = CachedRead { value, stored: now };
@@ -246,7 +247,7 @@ impl RevocationCache {
     /// Pins the revocation `write` records, until [`KvWrite::pin_until`]. An
     /// existing pin of the same key stays if it lasts at least as long (a
     /// later `user:` epoch always lasts longer).
-    pub fn pin(&mut self, write: &KvWrite, now: u64) {
+    pub fn pin(&mut self, write: &KvWrite, now: Millis) {
         if write.pin_until < now {
             return;
         }
@@ -281,7 +282,7 @@ impl RevocationCache {
         );
     }
 
-    fn drop_expired_pins(&mut self, now: u64) {
+    fn drop_expired_pins(&mut self, now: Millis) {
         while let Some((until, _)) = self.pin_order.first() {
             if *until >= now {
                 break;
@@ -292,7 +293,7 @@ impl RevocationCache {
         }
     }
 
-    fn live_pin(&self, key: &str, now: u64) -> Option<&str> {
+    fn live_pin(&self, key: &str, now: Millis) -> Option<&str> {
         self.pins
             .get(key)
             .filter(|pin| pin.until >= now)
@@ -306,8 +307,8 @@ impl RevocationCache {
         &self,
         user_key: &str,
         sid_key: &str,
-        iat: u64,
-        now: u64,
+        iat: Millis,
+        now: Millis,
     ) -> Option<RevocationLookups> {
         if let Some(value) = self.live_pin(sid_key, now) {
             return Some(RevocationLookups {
@@ -329,14 +330,14 @@ impl RevocationCache {
     pub fn read(
         &self,
         keys: &RevocationKeys,
-        now: u64,
+        now: Millis,
         freshness: Freshness,
     ) -> Result<RevocationLookups, PendingReads> {
         if let Some(lookups) = self.pinned(&keys.user, &keys.sid, keys.issued_at, now) {
             return Ok(lookups);
         }
         let cached = |key: &str| match freshness {
-            Freshness::Cached(ttl_ms) => self.get(key, now, ttl_ms),
+            Freshness::Cached(ttl) => self.get(key, now, ttl),
             Freshness::Fresh => None,
         };
         match (cached(&keys.user), cached(&keys.sid)) {
@@ -467,7 +468,7 @@ mod tests {
 
     #[test]
     fn epoch_parsing_is_strict() {
-        assert_eq!(parse_epoch("1700000000000"), Ok(1_700_000_000_000));
+        assert_eq!(parse_epoch("1700000000000"), Ok(Millis(1_700_000_000_000)));
         for bad in [
             "",
             "+1",
@@ -484,22 +485,28 @@ mod tests {
 
     #[test]
     fn sid_ttl_is_remaining_life_but_at_least_a_minute() {
-        assert_eq!(sid_ttl_secs(10_000, 0), 60);
-        assert_eq!(sid_ttl_secs(3_600_001, 0), 3601);
-        assert_eq!(sid_ttl_secs(0, 5), 60);
+        assert_eq!(sid_ttl(Millis(10_000), Millis(0)), Seconds(60));
+        assert_eq!(sid_ttl(Millis(3_600_001), Millis(0)), Seconds(3601));
+        assert_eq!(sid_ttl(Millis(0), Millis(5)), Seconds(60));
     }
 
     #[test]
     fn cache_expires_and_stays_bounded() {
         let mut cache = RevocationCache::new();
-        cache.put("user:a", None, 1000);
-        assert_eq!(cache.get("user:a", 1000, 10_000), Some(None));
-        assert_eq!(cache.get("user:a", 10_999, 10_000), Some(None));
-        assert_eq!(cache.get("user:a", 11_000, 10_000), None);
-        assert_eq!(cache.get("user:a", 1000, 0), None);
-        assert_eq!(cache.get("user:a", 999, 10_000), None);
+        cache.put("user:a", None, Millis(1000));
+        assert_eq!(
+            cache.get("user:a", Millis(1000), Millis(10_000)),
+            Some(None)
+        );
+        assert_eq!(
+            cache.get("user:a", Millis(10_999), Millis(10_000)),
+            Some(None)
+        );
+        assert_eq!(cache.get("user:a", Millis(11_000), Millis(10_000)), None);
+        assert_eq!(cache.get("user:a", Millis(1000), Millis(0)), None);
+        assert_eq!(cache.get("user:a", Millis(999), Millis(10_000)), None);
         for i in 0..CACHE_CAPACITY + 10 {
-            cache.put(&format!("sid:{i}"), None, 1000);
+            cache.put(&format!("sid:{i}"), None, Millis(1000));
         }
         assert!(cache.len() <= CACHE_CAPACITY);
     }
@@ -507,20 +514,26 @@ mod tests {
     #[test]
     fn a_read_never_replaces_the_result_of_a_later_read() {
         let mut cache = RevocationCache::new();
-        cache.put("user:a", Some("5".into()), 2000);
+        cache.put("user:a", Some("5".into()), Millis(2000));
         // A read that began at 1000 and returns late, with "absent".
-        cache.put("user:a", None, 1000);
-        assert_eq!(cache.get("user:a", 2000, 10_000), Some(Some("5".into())));
-        cache.put("user:a", None, 3000);
-        assert_eq!(cache.get("user:a", 3000, 10_000), Some(None));
+        cache.put("user:a", None, Millis(1000));
+        assert_eq!(
+            cache.get("user:a", Millis(2000), Millis(10_000)),
+            Some(Some("5".into()))
+        );
+        cache.put("user:a", None, Millis(3000));
+        assert_eq!(
+            cache.get("user:a", Millis(3000), Millis(10_000)),
+            Some(None)
+        );
     }
 
     fn write(key: &str, value: &str, pin_until: u64) -> KvWrite {
         KvWrite {
             key: key.into(),
             value: value.into(),
-            ttl_secs: None,
-            pin_until,
+            ttl: None,
+            pin_until: Millis(pin_until),
         }
     }
 
@@ -529,47 +542,74 @@ mod tests {
     #[test]
     fn a_pinned_sid_is_revoked_until_the_pin_ends_whatever_is_read() {
         let mut cache = RevocationCache::new();
-        assert_eq!(cache.pinned("user:a", "sid:s", T, T).map(|_| ()), None);
-        cache.pin(&write("sid:s", "7", T + 5000), T);
+        assert_eq!(
+            cache
+                .pinned("user:a", "sid:s", Millis(T), Millis(T))
+                .map(|_| ()),
+            None
+        );
+        cache.pin(&write("sid:s", "7", T + 5000), Millis(T));
         // Reads in flight, cache expiry and capacity resets do not touch it.
-        cache.put("sid:s", None, T + 1);
+        cache.put("sid:s", None, Millis(T + 1));
         for i in 0..CACHE_CAPACITY + 1 {
-            cache.put(&format!("sid:{i}"), None, T + 2);
+            cache.put(&format!("sid:{i}"), None, Millis(T + 2));
         }
         for now in [T, T + 4999, T + 5000] {
-            let lookups = cache.pinned("user:a", "sid:s", T - 1, now).expect("pinned");
+            let lookups = cache
+                .pinned("user:a", "sid:s", Millis(T - 1), Millis(now))
+                .expect("pinned");
             assert_eq!(
                 decide(&claims(T - 1), &lookups.user, &lookups.sid, O),
                 Ok(Revocation::SessionRevoked)
             );
         }
-        assert!(cache.pinned("user:a", "sid:s", T - 1, T + 5001).is_none());
-        assert!(cache.pinned("user:a", "sid:other", T - 1, T).is_none());
+        assert!(cache
+            .pinned("user:a", "sid:s", Millis(T - 1), Millis(T + 5001))
+            .is_none());
+        assert!(cache
+            .pinned("user:a", "sid:other", Millis(T - 1), Millis(T))
+            .is_none());
     }
 
     #[test]
     fn a_pinned_epoch_revokes_only_sessions_issued_before_it() {
         let mut cache = RevocationCache::new();
-        cache.pin(&write("user:a", &T.to_string(), T + 100), T);
+        cache.pin(&write("user:a", &T.to_string(), T + 100), Millis(T));
         let lookups = cache
-            .pinned("user:a", "sid:s", T - 1, T)
+            .pinned("user:a", "sid:s", Millis(T - 1), Millis(T))
             .expect("older session");
         assert_eq!(
             decide(&claims(T - 1), &lookups.user, &lookups.sid, O),
             Ok(Revocation::UserRevoked)
         );
         assert!(
-            cache.pinned("user:a", "sid:s", T, T).is_none(),
+            cache
+                .pinned("user:a", "sid:s", Millis(T), Millis(T))
+                .is_none(),
             "issued at the epoch"
         );
-        assert!(cache.pinned("user:b", "sid:s", T - 1, T).is_none());
+        assert!(cache
+            .pinned("user:b", "sid:s", Millis(T - 1), Millis(T))
+            .is_none());
         // A later epoch lasts longer and replaces it; an earlier one does not.
-        cache.pin(&write("user:a", &(T + 50).to_string(), T + 150), T + 50);
-        assert!(cache.pinned("user:a", "sid:s", T + 10, T + 60).is_some());
-        cache.pin(&write("user:a", &(T + 1).to_string(), T + 101), T + 60);
-        assert!(cache.pinned("user:a", "sid:s", T + 10, T + 60).is_some());
+        cache.pin(
+            &write("user:a", &(T + 50).to_string(), T + 150),
+            Millis(T + 50),
+        );
+        assert!(cache
+            .pinned("user:a", "sid:s", Millis(T + 10), Millis(T + 60))
+            .is_some());
+        cache.pin(
+            &write("user:a", &(T + 1).to_string(), T + 101),
+            Millis(T + 60),
+        );
+        assert!(cache
+            .pinned("user:a", "sid:s", Millis(T + 10), Millis(T + 60))
+            .is_some());
         assert_eq!(cache.pin_count(), 1);
-        assert!(cache.pinned("user:a", "sid:s", T + 10, T + 151).is_none());
+        assert!(cache
+            .pinned("user:a", "sid:s", Millis(T + 10), Millis(T + 151))
+            .is_none());
     }
 
     #[test]
@@ -577,31 +617,42 @@ mod tests {
         let mut cache = RevocationCache::new();
         let now = T;
         // A pin that has already ended is not kept.
-        cache.pin(&write("sid:old", "1", now - 1), now);
+        cache.pin(&write("sid:old", "1", now - 1), Millis(now));
         assert_eq!(cache.pin_count(), 0);
         for i in 0..PIN_CAPACITY {
-            cache.pin(&write(&format!("sid:{i}"), "1", now + 10 + i as u64), now);
+            cache.pin(
+                &write(&format!("sid:{i}"), "1", now + 10 + i as u64),
+                Millis(now),
+            );
         }
         assert_eq!(cache.pin_count(), PIN_CAPACITY);
         // Full: a pin lasting longer than the soonest evicts it.
-        cache.pin(&write("sid:long", "1", now + 1_000_000), now);
+        cache.pin(&write("sid:long", "1", now + 1_000_000), Millis(now));
         assert_eq!(cache.pin_count(), PIN_CAPACITY);
-        assert!(cache.pinned("u", "sid:long", 0, now).is_some());
+        assert!(cache
+            .pinned("u", "sid:long", Millis(0), Millis(now))
+            .is_some());
         assert!(
-            cache.pinned("u", "sid:0", 0, now).is_none(),
+            cache.pinned("u", "sid:0", Millis(0), Millis(now)).is_none(),
             "the soonest to expire went"
         );
-        assert!(cache.pinned("u", "sid:1", 0, now).is_some());
+        assert!(cache.pinned("u", "sid:1", Millis(0), Millis(now)).is_some());
         // Full: a pin that would expire before every kept one is the one dropped.
-        cache.pin(&write("sid:short", "1", now + 5), now);
-        assert!(cache.pinned("u", "sid:short", 0, now).is_none());
-        assert!(cache.pinned("u", "sid:1", 0, now).is_some());
+        cache.pin(&write("sid:short", "1", now + 5), Millis(now));
+        assert!(cache
+            .pinned("u", "sid:short", Millis(0), Millis(now))
+            .is_none());
+        assert!(cache.pinned("u", "sid:1", Millis(0), Millis(now)).is_some());
         // Expired pins make room before any live one is evicted.
         let later = now + 20;
-        cache.pin(&write("sid:new", "1", later + 1), later);
-        assert!(cache.pinned("u", "sid:new", 0, later).is_some());
+        cache.pin(&write("sid:new", "1", later + 1), Millis(later));
+        assert!(cache
+            .pinned("u", "sid:new", Millis(0), Millis(later))
+            .is_some());
         assert!(
-            cache.pinned("u", "sid:15", 0, later).is_some(),
+            cache
+                .pinned("u", "sid:15", Millis(0), Millis(later))
+                .is_some(),
             "still live, kept"
         );
         assert!(
@@ -614,37 +665,45 @@ mod tests {
         RevocationKeys {
             user: "user:a".into(),
             sid: "sid:s".into(),
-            issued_at,
+            issued_at: Millis(issued_at),
         }
     }
 
-    const TTL: Freshness = Freshness::Cached(10_000);
+    const TTL: Freshness = Freshness::Cached(Millis(10_000));
 
     #[test]
     fn both_keys_are_fetched_together_and_remembered_unless_the_read_failed() {
         let mut cache = RevocationCache::new();
-        let reads = cache.read(&keys(T), T, TTL).expect_err("nothing cached");
+        let reads = cache
+            .read(&keys(T), Millis(T), TTL)
+            .expect_err("nothing cached");
         assert_eq!(reads.user_fetch(), Some("user:a"));
         assert_eq!(reads.sid_fetch(), Some("sid:s"));
         let lookups = cache.complete(reads, Some(Ok(None)), Some(Err(LookupFailed)));
         assert_eq!(lookups.user, Ok(None));
         assert_eq!(lookups.sid, Err(LookupFailed));
         // The answer was kept, the failure was not: only `sid:` is fetched.
-        let reads = cache.read(&keys(T), T + 1, TTL).expect_err("sid: unknown");
+        let reads = cache
+            .read(&keys(T), Millis(T + 1), TTL)
+            .expect_err("sid: unknown");
         assert_eq!(reads.user_fetch(), None);
         assert_eq!(reads.sid_fetch(), Some("sid:s"));
         // A fetch with no result is a failure, never "absent".
         let lookups = cache.complete(reads, None, None);
         assert_eq!(lookups.user, Ok(None), "the cached answer");
         assert_eq!(lookups.sid, Err(LookupFailed));
-        let reads = cache.read(&keys(T), T + 2, TTL).expect_err("sid: unknown");
+        let reads = cache
+            .read(&keys(T), Millis(T + 2), TTL)
+            .expect_err("sid: unknown");
         let _ = cache.complete(reads, None, Some(Ok(None)));
-        let lookups = cache.read(&keys(T), T + 3, TTL).expect("both cached");
+        let lookups = cache
+            .read(&keys(T), Millis(T + 3), TTL)
+            .expect("both cached");
         assert_eq!((lookups.user, lookups.sid), (Ok(None), Ok(None)));
         // Past REVOCATION_CACHE, and for a watched connection, KV is read.
-        assert!(cache.read(&keys(T), T + 10_000, TTL).is_err());
+        assert!(cache.read(&keys(T), Millis(T + 10_000), TTL).is_err());
         let fresh = cache
-            .read(&keys(T), T + 3, Freshness::Fresh)
+            .read(&keys(T), Millis(T + 3), Freshness::Fresh)
             .expect_err("fresh");
         assert_eq!(
             (fresh.user_fetch(), fresh.sid_fetch()),
@@ -652,7 +711,7 @@ mod tests {
         );
         // A fresh answer refreshes the cache for the requests that follow.
         let _ = cache.complete(fresh, Some(Ok(Some((T + 3).to_string()))), Some(Ok(None)));
-        let lookups = cache.read(&keys(T), T + 4, TTL).expect("cached");
+        let lookups = cache.read(&keys(T), Millis(T + 4), TTL).expect("cached");
         assert_eq!(lookups.user, Ok(Some((T + 3).to_string())));
     }
 
@@ -660,26 +719,28 @@ mod tests {
     fn a_revocation_pinned_while_reads_are_in_flight_wins() {
         let mut cache = RevocationCache::new();
         let reads = cache
-            .read(&keys(T - 1), T, TTL)
+            .read(&keys(T - 1), Millis(T), TTL)
             .expect_err("nothing cached");
         // The isolate revokes the session (a logout) before KV answers.
-        cache.pin(&write("sid:s", "1", T + 5000), T);
+        cache.pin(&write("sid:s", "1", T + 5000), Millis(T));
         let lookups = cache.complete(reads, Some(Ok(None)), Some(Ok(None)));
         assert_eq!(
             decide(&claims(T - 1), &lookups.user, &lookups.sid, O),
             Ok(Revocation::SessionRevoked)
         );
         // And from then on no read is needed at all.
-        let lookups = cache.read(&keys(T - 1), T + 1, TTL).expect("pinned");
+        let lookups = cache
+            .read(&keys(T - 1), Millis(T + 1), TTL)
+            .expect("pinned");
         assert_eq!(lookups.sid, Ok(Some("1".into())));
         // A pinned epoch answers only for sessions issued before it.
-        cache.pin(&write("user:a", &T.to_string(), T + 5000), T);
+        cache.pin(&write("user:a", &T.to_string(), T + 5000), Millis(T));
         let other = RevocationKeys {
             sid: "sid:other".into(),
             ..keys(T + 1)
         };
         assert!(
-            cache.read(&other, T + 1, TTL).is_err(),
+            cache.read(&other, Millis(T + 1), TTL).is_err(),
             "issued after the epoch"
         );
     }
@@ -689,16 +750,21 @@ mod tests {
         // The adapter pins before its first attempt, whatever KV answers
         // after; nothing unpins. Three attempts: at once, then after the
         // retry delays.
-        assert_eq!(write_attempt_delays().collect::<Vec<_>>(), [0, 100, 1000]);
+        assert_eq!(
+            write_attempt_delays().collect::<Vec<_>>(),
+            [Millis(0), Millis(100), Millis(1000)]
+        );
         assert_eq!(write_attempt_delays().count(), WRITE_ATTEMPTS as usize);
         let mut cache = RevocationCache::new();
-        cache.pin(&write("sid:s", "1", T + 5000), T);
+        cache.pin(&write("sid:s", "1", T + 5000), Millis(T));
         // KV never got the write: it still answers "absent", and the read
         // cache learns that, but the pin decides.
-        let reads = cache.read(&keys(T - 1), T + 10, Freshness::Fresh);
+        let reads = cache.read(&keys(T - 1), Millis(T + 10), Freshness::Fresh);
         assert!(reads.is_ok(), "the pin answers without a read");
-        cache.put("sid:s", None, T + 20);
-        let lookups = cache.read(&keys(T - 1), T + 30, TTL).expect("pinned");
+        cache.put("sid:s", None, Millis(T + 20));
+        let lookups = cache
+            .read(&keys(T - 1), Millis(T + 30), TTL)
+            .expect("pinned");
         assert_eq!(lookups.sid, Ok(Some("1".into())));
     }
 }

@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::keyring::{Key, KeyRing};
 use crate::path::normalize;
+use crate::time::{Millis, Seconds};
 use crate::time_policy::TimePolicy;
 
 /// Default `COOKIE_NAME`.
@@ -19,11 +20,11 @@ pub const DEFAULT_SESSION_PARAMS: &str =
     "sid,session,sessionid,session_id,jsessionid,phpsessid,aspsessionid,cfid,cftoken";
 /// Longest accepted `ABSOLUTE_TIMEOUT`: 400 days, the longest cookie lifetime
 /// browsers honour.
-pub const MAX_ABSOLUTE_TIMEOUT: u64 = 400 * 24 * 3600;
+pub const MAX_ABSOLUTE_TIMEOUT: Seconds = Seconds(400 * 24 * 3600);
 /// Longest accepted `CLOCK_SKEW`.
-pub const MAX_CLOCK_SKEW: u64 = 3600;
+pub const MAX_CLOCK_SKEW: Seconds = Seconds(3600);
 /// Longest accepted `REVOCATION_CACHE`.
-pub const MAX_REVOCATION_CACHE: u64 = 300;
+pub const MAX_REVOCATION_CACHE: Seconds = Seconds(300);
 /// Shortest accepted `ORIGIN_SECRET`, in bytes.
 pub const MIN_ORIGIN_SECRET: usize = 32;
 
@@ -249,8 +250,8 @@ pub struct Settings {
     pub session_params: Vec<String>,
     /// `REFERRER_POLICY`.
     pub referrer_policy: String,
-    /// `REVOCATION_CACHE`, in milliseconds.
-    pub revocation_cache_ms: u64,
+    /// `REVOCATION_CACHE`.
+    pub revocation_cache: Millis,
     /// `KV_FAILURE`.
     pub kv_failure: KvFailure,
     /// `CSRF`.
@@ -269,10 +270,10 @@ fn seconds(
     value: Option<String>,
     default: u64,
     min: u64,
-    max: u64,
-) -> Result<u64, SettingError> {
+    max: Seconds,
+) -> Result<Seconds, SettingError> {
     let Some(text) = value else {
-        return Ok(default);
+        return Ok(Seconds(default));
     };
     let text = text.trim();
     if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -281,13 +282,13 @@ fn seconds(
     let n: u64 = text
         .parse()
         .map_err(|_| bad(setting, "must be a whole number of seconds"))?;
-    if n < min || n > max {
+    if n < min || n > max.get() {
         return Err(bad(
             setting,
             format!("must be between {min} and {max} seconds"),
         ));
     }
-    Ok(n)
+    Ok(Seconds(n))
 }
 
 fn is_tchar(b: u8) -> bool {
@@ -462,17 +463,17 @@ impl Settings {
             origin,
             cookie_name,
             time: TimePolicy {
-                idle_ms: idle * 1000,
-                absolute_ms: absolute * 1000,
-                refresh_ms: refresh * 1000,
-                skew_ms: skew * 1000,
+                idle: idle.millis(),
+                absolute: absolute.millis(),
+                refresh: refresh.millis(),
+                skew: skew.millis(),
             },
             public_paths,
             login_path,
             login_origin,
             session_params,
             referrer_policy,
-            revocation_cache_ms: cache * 1000,
+            revocation_cache: cache.millis(),
             kv_failure,
             csrf,
             origin_secret,
@@ -526,17 +527,17 @@ mod tests {
     fn defaults_match_the_spec() {
         let s = parse(&[]).unwrap();
         assert_eq!(s.cookie_name, "__Host-session");
-        assert_eq!(s.time.idle_ms, 1_800_000);
-        assert_eq!(s.time.absolute_ms, 43_200_000);
-        assert_eq!(s.time.refresh_ms, 60_000);
-        assert_eq!(s.time.skew_ms, 60_000);
+        assert_eq!(s.time.idle, Millis(1_800_000));
+        assert_eq!(s.time.absolute, Millis(43_200_000));
+        assert_eq!(s.time.refresh, Millis(60_000));
+        assert_eq!(s.time.skew, Millis(60_000));
         assert_eq!(s.login_path, "/login");
         assert!(s.public_paths.matches("/login"));
         assert!(!s.public_paths.matches("/login/x"));
         assert!(s.session_params.contains(&"jsessionid".to_string()));
         assert!(s.session_params.contains(&"__host-session".to_string()));
         assert_eq!(s.referrer_policy, "strict-origin-when-cross-origin");
-        assert_eq!(s.revocation_cache_ms, 10_000);
+        assert_eq!(s.revocation_cache, Millis(10_000));
         assert_eq!(s.kv_failure, KvFailure::Closed);
         assert!(s.csrf);
         assert!(s.origin.is_none());
@@ -640,7 +641,7 @@ mod tests {
         assert!(!s.csrf);
         assert_eq!(s.confusable_paths, ConfusablePaths::Refuse);
         assert!(s.origin_secret.is_some());
-        assert_eq!(s.time.idle_ms, 5000);
+        assert_eq!(s.time.idle, Millis(5000));
         assert!(format!("{:?}", s.origin_secret).contains("redacted"));
     }
 

@@ -6,6 +6,7 @@ use crate::edits::HeaderEdits;
 use crate::log::LogRecord;
 use crate::revocation::{Lookup, LookupFailed, RevocationKeys};
 use crate::session::Claims;
+use crate::time::{Millis, Seconds};
 use crate::upstream::Rebase;
 
 /// A request's parts as the adapter hands them to the core.
@@ -33,13 +34,13 @@ pub struct KvWrite {
     pub key: String,
     /// The value.
     pub value: String,
-    /// Expiration TTL in seconds, if any.
-    pub ttl_secs: Option<u64>,
-    /// Until when (ms since the epoch, inclusive) the isolate enforces this
+    /// Expiration TTL, if any.
+    pub ttl: Option<Seconds>,
+    /// Until when (inclusive) the isolate enforces this
     /// revocation itself: the revoked session's absolute expiry for a `sid:`
     /// key, epoch + `ABSOLUTE_TIMEOUT` for a `user:` epoch. Every session it
     /// revokes is dead by then anyway.
-    pub pin_until: u64,
+    pub pin_until: Millis,
 }
 
 /// An answer the gate gives without contacting the origin.
@@ -97,19 +98,19 @@ pub struct ResponseContext {
 pub struct SessionContext {
     /// Its claims (the sid inside is secret and never printed).
     pub claims: Claims,
-    /// When it dies however active, ms since the epoch.
-    pub absolute_expiry: u64,
+    /// When it dies however active.
+    pub absolute_expiry: Millis,
 }
 
 /// A long-lived connection (a WebSocket, a streamed response) that must end
-/// with its session: every `interval_ms` the adapter reads the two
+/// with its session: every `interval` the adapter reads the two
 /// revocation keys afresh and asks [`crate::gate::Gate::still_live`].
 #[derive(Clone, Debug)]
 pub struct Watch {
     /// The keys to read afresh at each check.
     pub keys: RevocationKeys,
-    /// How often to check, in milliseconds.
-    pub interval_ms: u64,
+    /// How often to check.
+    pub interval: Millis,
     /// The session the connection was opened with.
     pub session: SessionContext,
     /// The request's log line.

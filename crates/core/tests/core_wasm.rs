@@ -9,6 +9,7 @@ use session_gate_core::gate::Gate;
 use session_gate_core::path::{normalize, PathError};
 use session_gate_core::session::{seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
+use session_gate_core::time::Millis;
 use session_gate_core::time_policy::{TimeError, TimePolicy};
 use session_gate_core::verdict::{RequestParts, RevocationLookups, Verdict};
 
@@ -136,44 +137,63 @@ fn settings_errors_name_the_setting_and_hide_secrets() {
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn time_policy_boundaries() {
     let p = TimePolicy {
-        idle_ms: 1_800_000,
-        absolute_ms: 43_200_000,
-        refresh_ms: 60_000,
-        skew_ms: 60_000,
+        idle: Millis(1_800_000),
+        absolute: Millis(43_200_000),
+        refresh: Millis(60_000),
+        skew: Millis(60_000),
     };
-    assert!(p.assess(NOW - 43_200_000, NOW - 1_800_000, NOW).is_ok());
+    assert!(p
+        .assess(
+            Millis(NOW - 43_200_000),
+            Millis(NOW - 1_800_000),
+            Millis(NOW)
+        )
+        .is_ok());
     assert_eq!(
-        p.assess(NOW - 43_200_001, NOW, NOW),
+        p.assess(Millis(NOW - 43_200_001), Millis(NOW), Millis(NOW)),
         Err(TimeError::AbsoluteExpired)
     );
     assert_eq!(
-        p.assess(NOW - 1_800_001, NOW - 1_800_001, NOW),
+        p.assess(
+            Millis(NOW - 1_800_001),
+            Millis(NOW - 1_800_001),
+            Millis(NOW)
+        ),
         Err(TimeError::IdleExpired)
     );
     assert!(!p
-        .assess(NOW, NOW - 60_000, NOW)
+        .assess(Millis(NOW), Millis(NOW - 60_000), Millis(NOW))
         .is_ok_and(|l| l.refresh_due));
     assert!(
-        p.assess(NOW - 60_001, NOW - 60_001, NOW)
+        p.assess(Millis(NOW - 60_001), Millis(NOW - 60_001), Millis(NOW))
             .unwrap()
             .refresh_due
     );
-    assert!(p.assess(NOW + 60_000, NOW + 60_000, NOW).is_ok());
+    assert!(p
+        .assess(Millis(NOW + 60_000), Millis(NOW + 60_000), Millis(NOW))
+        .is_ok());
     assert_eq!(
-        p.assess(NOW + 60_001, NOW + 60_001, NOW),
+        p.assess(Millis(NOW + 60_001), Millis(NOW + 60_001), Millis(NOW)),
         Err(TimeError::IssuedInFuture)
     );
     assert_eq!(
-        p.assess(NOW, NOW - 1, NOW),
+        p.assess(Millis(NOW), Millis(NOW - 1), Millis(NOW)),
         Err(TimeError::SeenBeforeIssued)
     );
     // 64-bit arithmetic is exercised the same way in wasm32 as natively.
-    assert_eq!(p.assess(0, 0, u64::MAX), Err(TimeError::OutOfRange));
     assert_eq!(
-        p.assess(u64::MAX - 10, u64::MAX - 10, u64::MAX - 60_000),
+        p.assess(Millis(0), Millis(0), Millis(u64::MAX)),
         Err(TimeError::OutOfRange)
     );
-    assert_eq!(p.max_age_secs(NOW, NOW), 43_200);
+    assert_eq!(
+        p.assess(
+            Millis(u64::MAX - 10),
+            Millis(u64::MAX - 10),
+            Millis(u64::MAX - 60_000)
+        ),
+        Err(TimeError::OutOfRange)
+    );
+    assert_eq!(p.max_age(Millis(NOW), Millis(NOW)).get(), 43_200);
 }
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -207,14 +227,14 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
 
         nonce: [9; 16],
     };
-    let pending = match gate.evaluate(&parts, NOW) {
+    let pending = match gate.evaluate(&parts, Millis(NOW)) {
         Evaluation::NeedsRevocation(pending) => pending,
         Evaluation::Done(verdict) => panic!("decided without KV: {verdict:?}"),
     };
     assert_eq!(pending.keys.user, "user:alice");
     assert_eq!(pending.keys.sid, format!("sid:{}", sid.expose()));
 
-    let forward = match gate.resolve(*pending, RevocationLookups::none(), NOW) {
+    let forward = match gate.resolve(*pending, RevocationLookups::none(), Millis(NOW)) {
         Verdict::Forward(forward) => forward,
         Verdict::Reply(reply) => panic!("answered {}: {}", reply.status, reply.body),
     };
@@ -260,14 +280,14 @@ fn gate_refuses_a_revoked_session() {
 
         nonce: [9; 16],
     };
-    let Evaluation::NeedsRevocation(pending) = gate.evaluate(&parts, NOW) else {
+    let Evaluation::NeedsRevocation(pending) = gate.evaluate(&parts, Millis(NOW)) else {
         panic!("decided without KV");
     };
     let lookups = RevocationLookups {
         user: Ok(Some(NOW.to_string())),
         sid: Ok(None),
     };
-    match gate.resolve(*pending, lookups, NOW) {
+    match gate.resolve(*pending, lookups, Millis(NOW)) {
         Verdict::Reply(reply) => {
             assert_eq!(reply.status, 401);
             assert!(reply.body.contains("revoked"), "{}", reply.body);

@@ -6,6 +6,7 @@ use session_gate_core::assertion::{self, Expected};
 use session_gate_core::gate::{Delivery, Evaluation, Gate, ResponsePlan};
 use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
+use session_gate_core::time::{Millis, Seconds};
 use session_gate_core::verdict::{Forward, Reply, RequestParts, RevocationLookups, Verdict};
 
 macro_rules! gate_test {
@@ -90,9 +91,9 @@ fn decide_with(
         headers: &list,
         nonce: NONCE,
     };
-    match gate.evaluate(&parts, NOW) {
+    match gate.evaluate(&parts, Millis(NOW)) {
         Evaluation::Done(v) => v,
-        Evaluation::NeedsRevocation(p) => gate.resolve(*p, kv, NOW),
+        Evaluation::NeedsRevocation(p) => gate.resolve(*p, kv, Millis(NOW)),
     }
 }
 
@@ -194,7 +195,7 @@ gate_test! {
         for method in ["GET", "HEAD", "get", "PROPFIND"] {
             let list = headers(&[("content-type", "application/json"), ("content-length", "17")]);
             let parts = RequestParts { method, url: "https://app.test/pub/x", headers: &list, nonce: NONCE };
-            let Evaluation::Done(Verdict::Forward(f)) = g.evaluate(&parts, NOW) else {
+            let Evaluation::Done(Verdict::Forward(f)) = g.evaluate(&parts, Millis(NOW)) else {
                 panic!("{method} was not forwarded");
             };
             assert_eq!(f.method, method, "the method passes as sent");
@@ -354,11 +355,11 @@ gate_test! {
         // judgement, cause for cause.
         for (value, reason, cause) in [("garbage", "invalid", "malformed"), (idle.as_str(), "expired", "idle"),
             (unknown_kid.as_str(), "invalid", "unknown_kid"), (flipped.as_str(), "invalid", "bad_tag")] {
-            let refused = g.inspect(value, NOW).unwrap_err();
+            let refused = g.inspect(value, Millis(NOW)).unwrap_err();
             assert_eq!((refused.reason, refused.cause), (reason, cause), "{value}");
         }
-        assert_eq!(g.inspect(&flipped, NOW).unwrap_err().untrusted_kid.as_deref(), Some("k1"));
-        let ok = g.inspect(&fresh, NOW).unwrap();
+        assert_eq!(g.inspect(&flipped, Millis(NOW)).unwrap_err().untrusted_kid.as_deref(), Some("k1"));
+        let ok = g.inspect(&fresh, Millis(NOW)).unwrap();
         assert_eq!(ok.session.claims().sub, "alice");
         assert!(!ok.refresh_due);
         // On a public path the cause is logged too, and the request passes.
@@ -500,7 +501,7 @@ gate_test! {
         assert_eq!(out.status, 303);
         assert_eq!(out.kv_writes.len(), 1);
         assert_eq!(out.kv_writes[0].key, format!("sid:{}", SessionId::from_bytes([7; 16]).expose()));
-        assert_eq!(out.kv_writes[0].ttl_secs, Some(42_600));
+        assert_eq!(out.kv_writes[0].ttl, Some(Seconds(42_600)));
         assert_eq!(reply(decide(&g, "GET", "https://app.test/.session-gate/logout", &[])).status, 405);
         assert_eq!(reply(decide(&g, "GET", "https://app.test/.session-gate/other", &[])).status, 404);
     }
@@ -588,7 +589,7 @@ gate_test! {
         assert_eq!(fresh.iat, NOW);
         let epoch = change.kv_writes.iter().find(|w| w.key == "user:alice").expect("epoch");
         assert_eq!(epoch.value, NOW.to_string());
-        assert_eq!(epoch.ttl_secs, None);
+        assert_eq!(epoch.ttl, None);
         assert!(fresh.iat >= NOW, "the new session is not revoked by the epoch written with it");
 
         let revoke_self = finish(&g, &f, &[("x-session-revoke-user", "alice")]);
@@ -607,7 +608,7 @@ gate_test! {
         let rot = finish(&g, &anon, &[("x-session-rotate", "1")]);
         assert!(rot.kv_writes.is_empty());
         assert!(header(&rot.headers, "set-cookie").is_none());
-        let no_rng = g.finish(anon.clone(), 200, &headers(&[("x-session-login", "bob")]), NOW, &mut || None);
+        let no_rng = g.finish(anon.clone(), 200, &headers(&[("x-session-login", "bob")]), Millis(NOW), &mut || None);
         assert!(header(&no_rng.headers, "set-cookie").unwrap().contains("Max-Age=0"));
     }
 
@@ -616,13 +617,13 @@ gate_test! {
         let iat = NOW - 600_000;
         let c = with_cookie(&cookie_for(&g, &claims("alice", iat, NOW - 1000)));
         let out = reply(decide(&g, "POST", "https://app.test/.session-gate/logout", &[("cookie", &c)]));
-        assert_eq!(out.kv_writes[0].pin_until, iat + 43_200_000, "a sid: pin lasts until the absolute expiry");
+        assert_eq!(out.kv_writes[0].pin_until, Millis(iat + 43_200_000), "a sid: pin lasts until the absolute expiry");
         let f = forward(decide(&g, "GET", "https://app.test/x", &[("cookie", &c)]));
         let plan = finish(&g, &f, &[("x-session-revoke-user", "bob")]);
         assert_eq!(plan.kv_writes[0].key, "user:bob");
-        assert_eq!(plan.kv_writes[0].pin_until, NOW + 43_200_000, "a user: pin lasts epoch + ABSOLUTE_TIMEOUT");
+        assert_eq!(plan.kv_writes[0].pin_until, Millis(NOW + 43_200_000), "a user: pin lasts epoch + ABSOLUTE_TIMEOUT");
         let rotate = finish(&g, &f, &[("x-session-rotate", "1")]);
-        assert_eq!(rotate.kv_writes[0].pin_until, iat + 43_200_000);
+        assert_eq!(rotate.kv_writes[0].pin_until, Millis(iat + 43_200_000));
     }
 
     fn a_logout_whose_revocation_was_not_recorded_is_a_503() {
@@ -799,7 +800,7 @@ fn handshakes_are_authenticated_with_origin_secret() {
 
 fn finish(g: &Gate, f: &Forward, origin: &[(&str, &str)]) -> ResponsePlan {
     let mut counter = 0u8;
-    g.finish(f.clone(), 200, &headers(origin), NOW, &mut || {
+    g.finish(f.clone(), 200, &headers(origin), Millis(NOW), &mut || {
         counter += 1;
         Some([counter; 16])
     })

@@ -5,6 +5,7 @@
 use session_gate_core::gate::{Evaluation, Gate};
 use session_gate_core::session::{seal, Claims, Roles, SessionId};
 use session_gate_core::settings::Settings;
+use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Forward, Reply, RequestParts, RevocationLookups, Verdict};
 
 const NOW: u64 = 1_700_000_000_000;
@@ -50,9 +51,9 @@ fn decide(gate: &Gate, method: &str, path: &str, hdrs: &[(&str, &str)]) -> Verdi
 
         nonce: [9; 16],
     };
-    match gate.evaluate(&parts, NOW) {
+    match gate.evaluate(&parts, Millis(NOW)) {
         Evaluation::Done(v) => v,
-        Evaluation::NeedsRevocation(p) => gate.resolve(*p, RevocationLookups::none(), NOW),
+        Evaluation::NeedsRevocation(p) => gate.resolve(*p, RevocationLookups::none(), Millis(NOW)),
     }
 }
 
@@ -283,7 +284,7 @@ fn an_origin_set_cookie_planting_a_session_cookie_is_dropped() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let plan = g.finish(f.clone(), 200, &origin, NOW, &mut || None);
+    let plan = g.finish(f.clone(), 200, &origin, Millis(NOW), &mut || None);
     let cookies: Vec<&str> = plan
         .headers
         .iter()
@@ -326,7 +327,7 @@ fn an_upgrade_response_is_filtered_like_any_other() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let mut sid = || Some([9u8; 16]);
-    let plan = g.finish(f.clone(), 101, &origin, NOW, &mut sid);
+    let plan = g.finish(f.clone(), 101, &origin, Millis(NOW), &mut sid);
     let names: Vec<&str> = plan.headers.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -366,7 +367,7 @@ fn scrubbed_response_urls_never_leave_the_site() {
     let f = forward(decide(&g, "GET", "/public/x", &[]));
     let run = |name: &str, value: &str| -> String {
         let origin = vec![(name.to_owned(), value.to_owned())];
-        let plan = g.finish(f.clone(), 200, &origin, NOW, &mut || None);
+        let plan = g.finish(f.clone(), 200, &origin, Millis(NOW), &mut || None);
         plan.headers
             .iter()
             .find(|(n, _)| n == name)

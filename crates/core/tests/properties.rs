@@ -32,6 +32,7 @@ use session_gate_core::session::{
     is_valid_sub, seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie, MAC_LABEL,
 };
 use session_gate_core::settings::Settings;
+use session_gate_core::time::Millis;
 use session_gate_core::verdict::{RequestParts, RevocationLookups, Verdict};
 
 const NOW: u64 = 1_700_000_000_000;
@@ -302,10 +303,10 @@ fn run(gate: &Gate, method: &str, url: &str, headers: &[(String, String)]) -> Ve
 
         nonce: [9; 16],
     };
-    match gate.evaluate(&parts, NOW) {
+    match gate.evaluate(&parts, Millis(NOW)) {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(pending) => {
-            gate.resolve(*pending, RevocationLookups::none(), NOW)
+            gate.resolve(*pending, RevocationLookups::none(), Millis(NOW))
         }
     }
 }
@@ -421,7 +422,7 @@ proptest! {
         // Nor does the gate find a session in it, wherever the byte landed.
         let headers = vec![("cookie".to_owned(), format!("{NAME}={changed}"))];
         let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, nonce: [9; 16] };
-        match gate.evaluate(&parts, NOW) {
+        match gate.evaluate(&parts, Millis(NOW)) {
             Evaluation::Done(Verdict::Reply(r)) => prop_assert_eq!(r.status, 401),
             other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),
         }

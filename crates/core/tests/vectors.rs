@@ -15,6 +15,7 @@ use session_gate_core::session::{
     seal, ClaimError, CookieError, UnverifiedCookie, VerifiedSession,
 };
 use session_gate_core::settings::Settings;
+use session_gate_core::time::Millis;
 use session_gate_core::time_policy::{Liveness, TimeError};
 
 #[path = "vectors/generate.rs"]
@@ -172,10 +173,15 @@ fn check_liveness(e: &Expected, live: &Liveness, max_age: u64, errors: &mut Vec<
     same(
         "absolute_expiry",
         &e.absolute_expiry,
-        live.absolute_expiry,
+        live.absolute_expiry.get(),
         errors,
     );
-    same("idle_expiry", &e.idle_expiry, live.idle_expiry, errors);
+    same(
+        "idle_expiry",
+        &e.idle_expiry,
+        live.idle_expiry.get(),
+        errors,
+    );
     same("max_age", &e.max_age, max_age, errors);
 }
 
@@ -202,7 +208,7 @@ fn run(case: &Case) -> Result<(), Vec<String>> {
             let c = session.claims();
             settings
                 .time
-                .assess(c.iat, c.seen, case.now)
+                .assess(Millis(c.iat), Millis(c.seen), Millis(case.now))
                 .map_err(|t| describe(&Failure::Time(t)))
         }
     };
@@ -243,7 +249,7 @@ fn run(case: &Case) -> Result<(), Vec<String>> {
 
     if let (Ok(live), Ok(session)) = (&result, &verified) {
         let c = session.claims();
-        let max_age = settings.time.max_age_secs(c.iat, case.now);
+        let max_age = settings.time.max_age(Millis(c.iat), Millis(case.now)).get();
         check_liveness(e, live, max_age, &mut errors);
         // Canonical form: sealing the claims again gives the same cookie.
         let key = settings.keys.get(session.kid()).expect("verified kid");

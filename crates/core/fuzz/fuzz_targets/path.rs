@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use session_gate_core::gate::Gate;
+use session_gate_core::time::Millis;use session_gate_core::gate::Gate;
 use session_gate_core::path::normalize;
 use session_gate_core::scrub::{scrub_path_params, scrub_query, scrub_url};
 use session_gate_core::settings::Settings;
@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
             headers: &headers,
             nonce: [9; 16],
         };
-        match gate().evaluate(&parts, 1_700_000_000_000) {
+        match gate().evaluate(&parts, Millis(1_700_000_000_000)) {
             Evaluation::Done(Verdict::Forward(fwd)) => {
                 let rest = fwd
                     .url

@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use session_gate_core::path::normalize;
+use session_gate_core::time::Millis;use session_gate_core::path::normalize;
 use session_gate_core::settings::Settings;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,8 +22,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match Settings::from_lookup(get) {
         Ok(s) => {
-            assert!(s.time.idle_ms <= s.time.absolute_ms);
-            assert!(s.time.refresh_ms < s.time.idle_ms);
+            assert!(s.time.idle <= s.time.absolute);
+            assert!(s.time.refresh < s.time.idle);
             assert!(s.public_paths.matches(&s.login_path));
             assert_eq!(
                 normalize(&s.login_path).map(|n| n.into_string()).as_deref(),

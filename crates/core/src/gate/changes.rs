@@ -9,6 +9,7 @@ use super::Gate;
 use crate::handshake::{Handshake, Requested};
 use crate::revocation;
 use crate::session::{clear_cookie, seal, set_cookie, Claims, Roles, SessionId};
+use crate::time::Millis;
 use crate::verdict::{KvWrite, ResponseContext};
 
 /// What the response phase does to the session, from the origin's headers.
@@ -28,11 +29,11 @@ pub(super) struct Change {
 }
 
 /// The KV write that revokes one session until its absolute expiry.
-pub(super) fn revoke_sid(claims: &Claims, absolute_expiry: u64, now: u64) -> KvWrite {
+pub(super) fn revoke_sid(claims: &Claims, absolute_expiry: Millis, now: Millis) -> KvWrite {
     KvWrite {
         key: revocation::sid_key(claims.sid.expose()),
         value: now.to_string(),
-        ttl_secs: Some(revocation::sid_ttl_secs(absolute_expiry, now)),
+        ttl: Some(revocation::sid_ttl(absolute_expiry, now)),
         pin_until: absolute_expiry,
     }
 }
@@ -47,7 +48,7 @@ impl Gate {
         &self,
         context: &ResponseContext,
         origin_headers: &[(String, String)],
-        now: u64,
+        now: Millis,
         fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
     ) -> Change {
         let auth = self
@@ -82,7 +83,7 @@ impl Gate {
         &self,
         requested: Requested,
         context: &ResponseContext,
-        now: u64,
+        now: Millis,
     ) -> Change {
         let current = context.session.as_ref();
         let revocation = requested.logout
@@ -121,7 +122,7 @@ impl Gate {
         &self,
         handshake: &Handshake,
         context: &ResponseContext,
-        now: u64,
+        now: Millis,
         fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
     ) -> Change {
         let name = &self.settings.cookie_name;
@@ -133,8 +134,8 @@ impl Gate {
             change.kv_writes.push(KvWrite {
                 key: revocation::user_key(user),
                 value: now.to_string(),
-                ttl_secs: None,
-                pin_until: now.saturating_add(self.settings.time.absolute_ms),
+                ttl: None,
+                pin_until: now.saturating_add(self.settings.time.absolute),
             });
             actions.push("revoke_user");
             // This browser's own session dies with the others, unless a
@@ -164,7 +165,7 @@ impl Gate {
                         .unwrap_or_else(|| s.claims.roles.clone());
                     // A rotation keeps the issue time: it can never extend
                     // the absolute lifetime.
-                    Some((s.claims.sub.clone(), s.claims.iat, roles))
+                    Some((s.claims.sub.clone(), Millis(s.claims.iat), roles))
                 }
                 None => {
                     actions.push("rotate ignored: no session");
@@ -188,15 +189,15 @@ impl Gate {
                     let claims = Claims {
                         sid: SessionId::from_bytes(bytes),
                         sub,
-                        iat,
-                        seen: now,
+                        iat: iat.get(),
+                        seen: now.get(),
                         roles,
                     };
                     let value = seal(&claims, self.settings.keys.signing_key(), name);
                     cookie = Some(set_cookie(
                         name,
                         &value,
-                        self.settings.time.max_age_secs(iat, now),
+                        self.settings.time.max_age(iat, now).get(),
                     ));
                 }
                 None => {

@@ -8,11 +8,12 @@ use super::replies::error_body;
 use super::{identify, Gate, SessionOutcome, GATE_PREFIX};
 use crate::encoding::JsonObject;
 use crate::session::clear_cookie;
+use crate::time::Millis;
 use crate::verdict::Reply;
 
 impl Gate {
     /// `/.session-gate/health`, `/.session-gate/me`, `/.session-gate/logout`.
-    pub(super) fn endpoint(&self, inbound: Inbound, session: SessionOutcome, now: u64) -> Reply {
+    pub(super) fn endpoint(&self, inbound: Inbound, session: SessionOutcome, now: Millis) -> Reply {
         let endpoint = &inbound.path[GATE_PREFIX.len()..];
         let mut log = inbound.log("gate");
         if let Some(live) = session.live() {
@@ -47,12 +48,12 @@ impl Gate {
                 SessionOutcome::Live(live) | SessionOutcome::FailedOpen(live) => {
                     let c = live.session.claims();
                     let body = JsonObject::new()
-                        .number("absolute_expires_at", live.liveness.absolute_expiry)
+                        .number("absolute_expires_at", live.liveness.absolute_expiry.get())
                         .string("fingerprint", &c.sid.fingerprint())
-                        .number("idle_expires_at", live.liveness.idle_expiry)
+                        .number("idle_expires_at", live.liveness.idle_expiry.get())
                         .number("issued_at", c.iat)
                         .number("last_seen", c.seen)
-                        .number("now", now)
+                        .number("now", now.get())
                         .strings("roles", c.roles.as_slice())
                         .string("sub", &c.sub)
                         .finish();

@@ -16,6 +16,7 @@ use crate::inspect::Inspected;
 use crate::log::LogRecord;
 use crate::scrub::scrub_url;
 use crate::session::{seal, set_cookie, Claims};
+use crate::time::Millis;
 use crate::upstream::Rebase;
 use crate::verdict::{Forward, ResponseContext, SessionContext, Verdict};
 
@@ -29,21 +30,21 @@ impl Gate {
     /// The `Set-Cookie` that refreshes a live session, when one is due: the
     /// refresh interval has passed, or the cookie was signed by a key that no
     /// longer signs.
-    pub(super) fn refresh_cookie(&self, live: &Inspected, now: u64) -> Option<String> {
+    pub(super) fn refresh_cookie(&self, live: &Inspected, now: Millis) -> Option<String> {
         if !live.refresh_due {
             return None;
         }
         let signer = self.settings.keys.signing_key();
         let old = live.session.claims();
         let claims = Claims {
-            seen: now.max(old.seen),
+            seen: now.get().max(old.seen),
             ..old.clone()
         };
         let value = seal(&claims, signer, &self.settings.cookie_name);
         Some(set_cookie(
             &self.settings.cookie_name,
             &value,
-            self.settings.time.max_age_secs(claims.iat, now),
+            self.settings.time.max_age(Millis(claims.iat), now).get(),
         ))
     }
 
@@ -54,7 +55,7 @@ impl Gate {
         live: Option<&Inspected>,
         set_cookie: Option<String>,
         mut log: LogRecord,
-        now: u64,
+        now: Millis,
     ) -> Verdict {
         let name = &self.settings.cookie_name;
         let params = &self.settings.session_params;
@@ -134,7 +135,7 @@ impl Gate {
                 sub: claims.map(|c| c.sub.clone()),
                 sid: claims.map(|c| c.sid.fingerprint()),
                 iat: claims.map(|c| c.iat),
-                exp: now.saturating_add(assertion::LIFETIME_MS),
+                exp: now.get().saturating_add(assertion::LIFETIME_MS),
                 aud: inbound.host.clone(),
                 mth: inbound.method.clone(),
                 pth: inbound.path.clone(),

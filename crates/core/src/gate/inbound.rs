@@ -13,6 +13,7 @@ use crate::log::LogRecord;
 use crate::path::{normalize, PathError};
 use crate::scrub::{scrub_path_params, scrub_query};
 use crate::settings::ConfusablePaths;
+use crate::time::Millis;
 use crate::verdict::{Reply, RequestParts};
 
 /// A request as the gate understands it after parsing and normalisation.
@@ -197,7 +198,7 @@ impl Gate {
     pub(super) fn session_cookie(
         &self,
         inbound: &Inbound,
-        now: u64,
+        now: Millis,
     ) -> Result<Inspected, NoSession> {
         let cookie_headers: Vec<&str> = inbound
             .headers

@@ -35,11 +35,12 @@ use crate::log::LogRecord;
 use crate::revocation::{self, Revocation, RevocationKeys};
 use crate::session::clear_cookie;
 use crate::settings::Settings;
+use crate::time::Millis;
 use crate::verdict::{RequestParts, RevocationLookups, Verdict};
 use inbound::Inbound;
 
 /// The shortest interval between a long-lived connection's session checks.
-pub const MIN_WATCH_INTERVAL_MS: u64 = 1000;
+pub const MIN_WATCH_INTERVAL: Millis = Millis(1000);
 
 /// The prefix of the gate's own endpoints.
 pub const GATE_PREFIX: &str = "/.session-gate/";
@@ -151,7 +152,7 @@ impl Gate {
     }
 
     /// First step: everything that needs no KV read.
-    pub fn evaluate(&self, parts: &RequestParts<'_>, now: u64) -> Evaluation {
+    pub fn evaluate(&self, parts: &RequestParts<'_>, now: Millis) -> Evaluation {
         let inbound = match self.inbound(parts) {
             Ok(inbound) => inbound,
             Err(reply) => return Evaluation::Done(Verdict::Reply(reply)),
@@ -163,7 +164,7 @@ impl Gate {
                     keys: RevocationKeys {
                         user: revocation::user_key(&claims.sub),
                         sid: revocation::sid_key(claims.sid.expose()),
-                        issued_at: claims.iat,
+                        issued_at: Millis(claims.iat),
                     },
                     inbound,
                     live,
@@ -178,7 +179,7 @@ impl Gate {
         &self,
         pending: PendingRevocation,
         lookups: RevocationLookups,
-        now: u64,
+        now: Millis,
     ) -> Verdict {
         let PendingRevocation { inbound, live, .. } = pending;
         let outcome = match revocation::decide(
@@ -203,7 +204,7 @@ impl Gate {
     /// The final decision, once the session's fate is known: the gate's own
     /// endpoints, then a live session (same-origin check, then forward), a
     /// public path (forward without identity), a preflight, or a denial.
-    fn decide(&self, inbound: Inbound, session: SessionOutcome, now: u64) -> Verdict {
+    fn decide(&self, inbound: Inbound, session: SessionOutcome, now: Millis) -> Verdict {
         if inbound.path.starts_with(GATE_PREFIX) {
             return Verdict::Reply(Box::new(self.endpoint(inbound, session, now)));
         }

@@ -10,6 +10,7 @@ use crate::edits::{diff, HeaderEdits};
 use crate::headers::{is_identity_header, plants_session_cookie};
 use crate::log::LogRecord;
 use crate::scrub::{scrub_emitted_url, scrub_refresh};
+use crate::time::Millis;
 use crate::verdict::{Forward, KvWrite, Reply, Watch};
 
 /// The status of a protocol upgrade the origin accepted.
@@ -80,7 +81,7 @@ pub struct Passed {
     /// The complete log line.
     pub log: LogRecord,
     /// A connection that must end with its session: check it every
-    /// `interval_ms` with [`Gate::still_live`].
+    /// `interval` with [`Gate::still_live`].
     pub watch: Option<Watch>,
     fallback_cookie: Option<String>,
 }
@@ -113,7 +114,7 @@ impl Gate {
         forward: Forward,
         status: u16,
         origin_headers: &[(String, String)],
-        now: u64,
+        now: Millis,
         fresh_sid: &mut dyn FnMut() -> Option<[u8; 16]>,
     ) -> ResponsePlan {
         let Forward {

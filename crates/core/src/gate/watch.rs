@@ -1,18 +1,19 @@
 //! Connections that must end with their session: a WebSocket or a streamed
 //! response opened with a session is checked again every `REVOCATION_CACHE`
-//! (at least [`MIN_WATCH_INTERVAL_MS`]) and closed when the session ends.
+//! (at least [`MIN_WATCH_INTERVAL`]) and closed when the session ends.
 #![forbid(unsafe_code)]
 
-use super::{Gate, MIN_WATCH_INTERVAL_MS};
+use super::{Gate, MIN_WATCH_INTERVAL};
 use crate::log::LogRecord;
 use crate::revocation::{self, Revocation, RevocationKeys};
+use crate::time::Millis;
 use crate::verdict::{Ended, ResponseContext, RevocationLookups, Watch};
 
 impl Gate {
     /// Whether the response to this request must be watched, and how: a
     /// WebSocket (`upgraded`) or a streamed response (`text/event-stream`)
     /// opened with a session ends when the session does. The check repeats
-    /// every `REVOCATION_CACHE` (at least [`MIN_WATCH_INTERVAL_MS`]), reading
+    /// every `REVOCATION_CACHE` (at least [`MIN_WATCH_INTERVAL`]), reading
     /// KV afresh each time, so a revocation ends the connection within the
     /// same bound as it ends HTTP requests (plus KV's own propagation).
     /// `log` is the request's complete log line, which the closing line
@@ -38,9 +39,9 @@ impl Gate {
             keys: RevocationKeys {
                 user: revocation::user_key(&session.claims.sub),
                 sid: revocation::sid_key(session.claims.sid.expose()),
-                issued_at: session.claims.iat,
+                issued_at: Millis(session.claims.iat),
             },
-            interval_ms: self.settings.revocation_cache_ms.max(MIN_WATCH_INTERVAL_MS),
+            interval: self.settings.revocation_cache.max(MIN_WATCH_INTERVAL),
             session: session.clone(),
             log: log.clone(),
         })
@@ -54,7 +55,7 @@ impl Gate {
         &self,
         watch: &Watch,
         lookups: RevocationLookups,
-        now: u64,
+        now: Millis,
     ) -> Result<(), Ended> {
         if now >= watch.session.absolute_expiry {
             return Err(Ended::Expired);
