@@ -2,13 +2,14 @@
 //! verdict, and the response phase with the origin's handshake. Pure: no
 //! worker, no network, no clock. Runs natively and under wasm32.
 
+mod common;
+
+use common::*;
 use session_gate_core::assertion::{self, Expected};
 use session_gate_core::gate::Gate;
-use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie};
+use session_gate_core::session::{seal, Roles, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
-use session_gate_core::verdict::{
-    Evaluation, Forward, Reply, RequestParts, ResponsePlan, RevocationLookups, Verdict,
-};
+use session_gate_core::verdict::{Evaluation, ResponsePlan, RevocationLookups, Verdict};
 
 macro_rules! gate_test {
     ($(fn $name:ident() $body:block)*) => {$(
@@ -18,115 +19,20 @@ macro_rules! gate_test {
     )*};
 }
 
-const NOW: u64 = 1_700_000_000_000;
-const K1: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
-const K0: &str = "k0:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
-const NAME: &str = "__Host-session";
-/// The nonce every test request carries, and its base64url.
-const NONCE: [u8; 16] = [5; 16];
-const NONCE_B64: &str = "BQUFBQUFBQUFBQUFBQUFBQ";
 
+/// A gate with these settings over the defaults: two keys, `/public/*` and
+/// `/about` public, the origin at 127.0.0.1:9000.
 fn gate_with(pairs: &[(&str, &str)]) -> Gate {
-    let settings = Settings::from_lookup(|name| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-            .or_else(|| match name {
-                "SESSION_KEYS" => Some(format!("{K1},{K0}")),
-                "PUBLIC_PATHS" => Some("/public/*,/about".into()),
-                "ORIGIN_URL" => Some("http://127.0.0.1:9000".into()),
-                _ => None,
-            })
-    })
-    .expect("test settings are valid");
-    Gate::new(settings)
+    let defaults = [
+        ("PUBLIC_PATHS", "/public/*,/about"),
+        ("ORIGIN_URL", "http://127.0.0.1:9000"),
+    ];
+    gate_from(&[pairs, &defaults[..]].concat())
 }
 
 fn gate() -> Gate {
     gate_with(&[])
-}
-
-fn claims(sub: &str, iat: u64, seen: u64) -> Claims {
-    Claims {
-        sid: SessionId::from_bytes([7; 16]),
-        sub: sub.into(),
-        iat,
-        seen,
-        roles: Roles::none(),
-    }
-}
-
-fn cookie_for(gate: &Gate, claims: &Claims) -> String {
-    seal(claims, gate.settings().keys.signing_key(), NAME)
-}
-
-fn fresh_cookie(gate: &Gate) -> String {
-    cookie_for(gate, &claims("alice", NOW - 1000, NOW - 1000))
-}
-
-fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Runs both steps with no revocations in KV.
-fn decide(gate: &Gate, method: &str, url: &str, hdrs: &[(&str, &str)]) -> Verdict {
-    decide_with(gate, method, url, hdrs, RevocationLookups::none())
-}
-
-fn decide_with(
-    gate: &Gate,
-    method: &str,
-    url: &str,
-    hdrs: &[(&str, &str)],
-    kv: RevocationLookups,
-) -> Verdict {
-    let list = headers(hdrs);
-    let parts = RequestParts {
-        method,
-        url,
-        headers: &list,
-        nonce: NONCE,
-    };
-    match gate.evaluate(&parts, NOW) {
-        Evaluation::Done(v) => v,
-        Evaluation::NeedsRevocation(p) => gate.resolve(*p, kv, NOW),
-    }
-}
-
-fn forward(v: Verdict) -> Forward {
-    match v {
-        Verdict::Forward(f) => *f,
-        Verdict::Reply(r) => panic!("expected a forward, got {} {:?}", r.status, r.body),
-    }
-}
-
-fn reply(v: Verdict) -> Reply {
-    match v {
-        Verdict::Reply(r) => *r,
-        Verdict::Forward(f) => panic!("expected a reply, got a forward to {}", f.url),
-    }
-}
-
-fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    list.iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn all<'a>(list: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    list.iter()
-        .filter(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .collect()
-}
-
-fn with_cookie(value: &str) -> String {
-    format!("{NAME}={value}")
 }
 
 gate_test! {
@@ -194,9 +100,8 @@ gate_test! {
         // `GET _search`) is forwarded like any GET, never refused.
         let g = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
         for method in ["GET", "HEAD", "get", "PROPFIND"] {
-            let list = headers(&[("content-type", "application/json"), ("content-length", "17")]);
-            let parts = RequestParts { method, url: "https://app.test/pub/x", headers: &list, nonce: NONCE };
-            let Evaluation::Done(Verdict::Forward(f)) = g.evaluate(&parts, NOW) else {
+            let request = Request::new(method, "https://app.test/pub/x", &[("content-type", "application/json"), ("content-length", "17")]);
+            let Evaluation::Done(Verdict::Forward(f)) = evaluate(&g, &request) else {
                 panic!("{method} was not forwarded");
             };
             assert_eq!(f.method, method, "the method passes as sent");
@@ -567,7 +472,7 @@ gate_test! {
         let sid_key = format!("sid:{}", old_sid.expose());
 
         let login = finish(&g, &f, &[("x-session-login", "bob"), ("x-session-roles", "b,a")]);
-        let new = session_in(&g, &login);
+        let new = session_in(&g, &login.headers);
         assert_eq!((new.sub.as_str(), new.iat, new.seen), ("bob", NOW, NOW));
         assert_eq!(new.roles.header_value(), "a,b");
         assert_ne!(new.sid, old_sid);
@@ -579,14 +484,14 @@ gate_test! {
         assert_eq!(logout.kv_writes[0].key, sid_key);
 
         let rotate = finish(&g, &f, &[("x-session-rotate", "1")]);
-        let rotated = session_in(&g, &rotate);
+        let rotated = session_in(&g, &rotate.headers);
         assert_eq!((rotated.sub.as_str(), rotated.iat), ("alice", NOW - 600_000));
         assert_eq!(rotated.roles.header_value(), "viewer");
         assert_ne!(rotated.sid, old_sid);
         assert_eq!(rotate.kv_writes[0].key, sid_key);
 
         let change = finish(&g, &f, &[("x-session-revoke-user", "alice"), ("x-session-login", "alice")]);
-        let fresh = session_in(&g, &change);
+        let fresh = session_in(&g, &change.headers);
         assert_eq!(fresh.iat, NOW);
         let epoch = change.kv_writes.iter().find(|w| w.key == "user:alice").expect("epoch");
         assert_eq!(epoch.value, NOW.to_string());
@@ -609,7 +514,7 @@ gate_test! {
         let rot = finish(&g, &anon, &[("x-session-rotate", "1")]);
         assert!(rot.kv_writes.is_empty());
         assert!(header(&rot.headers, "set-cookie").is_none());
-        let no_rng = g.finish_response(&anon.context, &headers(&[("x-session-login", "bob")]), NOW, &mut || None);
+        let no_rng = finish_with(&g, &anon, &headers(&[("x-session-login", "bob")]), &Sids::broken());
         assert!(header(&no_rng.headers, "set-cookie").unwrap().contains("Max-Age=0"));
     }
 
@@ -632,10 +537,10 @@ gate_test! {
         let c = with_cookie(&fresh_cookie(&g));
         let out = reply(decide(&g, "POST", "https://app.test/.session-gate/logout", &[("cookie", &c)]));
         assert_eq!(out.kv_writes.len(), 1);
-        let kept = g.settle_reply(out.clone(), &[true]);
+        let kept = settle_reply(&g, out.clone(), &[true]);
         assert_eq!((kept.status, kept.log.event, kept.log.status), (303, "gate", 303));
         for written in [&[false][..], &[], &[false, true]] {
-            let failed = g.settle_reply(out.clone(), written);
+            let failed = settle_reply(&g, out.clone(), written);
             assert_eq!(failed.status, 503, "{written:?}");
             assert_eq!(failed.body, "Service Unavailable\n");
             assert_eq!(header(&failed.headers, "cache-control"), Some("no-store"));
@@ -651,7 +556,7 @@ gate_test! {
         }
         // A reply with nothing to write stands, whatever `written` says.
         let health = reply(decide(&g, "GET", "https://app.test/.session-gate/health", &[]));
-        assert_eq!(g.settle_reply(health, &[]).status, 200);
+        assert_eq!(settle_reply(&g, health, &[]).status, 200);
     }
 
     fn a_handshake_whose_revocation_was_not_recorded_is_a_503_without_the_new_session() {
@@ -671,10 +576,10 @@ gate_test! {
             let mut log = f.log.clone();
             log.action = plan.action.clone();
             let all_ok = vec![true; plan.kv_writes.len()];
-            assert!(g.settle_response(&plan, &log, &all_ok).is_none(), "{origin:?}: recorded, the origin's answer stands");
+            assert!(settle_response(&g, &plan, &log, &all_ok).is_none(), "{origin:?}: recorded, the origin's answer stands");
             let mut one_failed = all_ok.clone();
             *one_failed.last_mut().unwrap() = false;
-            let failed = g.settle_response(&plan, &log, &one_failed).expect("a 503");
+            let failed = settle_response(&g, &plan, &log, &one_failed).expect("a 503");
             assert_eq!(failed.status, 503, "{origin:?}");
             assert_eq!(failed.body, "Service Unavailable\n");
             assert_eq!(header(&failed.headers, "retry-after"), Some("5"));
@@ -683,11 +588,11 @@ gate_test! {
             assert!(cookies[0].starts_with("__Host-session=;") && cookies[0].contains("Max-Age=0"));
             assert_eq!((failed.log.event, failed.log.status), ("kv_write_failed", 503));
             assert_eq!(failed.log.action, plan.action, "the log says what was not recorded");
-            assert!(g.settle_response(&plan, &log, &[]).is_some(), "a missing result is a failure");
+            assert!(settle_response(&g, &plan, &log, &[]).is_some(), "a missing result is a failure");
         }
         // No handshake, nothing written: the origin's answer stands.
         let plain = finish(&g, &f, &[]);
-        assert!(g.settle_response(&plain, &f.log, &[]).is_none());
+        assert!(settle_response(&g, &plain, &f.log, &[]).is_none());
     }
 }
 
@@ -762,7 +667,7 @@ fn handshakes_are_authenticated_with_origin_secret() {
     let tag = handshake_tag(&secret, NONCE_B64, &[("x-session-login", "admin"), ("x-session-roles", "admin")]);
     let signed = finish(&g, &f, &[("X-Session-Login", "admin"), ("X-Session-Roles", "admin"), ("X-Session-Handshake", &tag)]);
     assert_eq!(signed.error, None);
-    assert_eq!(session_in(&g, &signed).sub, "admin");
+    assert_eq!(session_in(&g, &signed.headers).sub, "admin");
     assert!(header(&signed.headers, "x-session-handshake").is_none());
     // Unsigned, wrong tag, another nonce, other lines: refused, never a session.
     let other_nonce = handshake_tag(&secret, "AAAAAAAAAAAAAAAAAAAAAA", &[("x-session-login", "admin")]);
@@ -791,7 +696,7 @@ fn handshakes_are_authenticated_with_origin_secret() {
     // HANDSHAKE_AUTH=off: plain handshakes, as without ORIGIN_SECRET.
     let off = gate_with(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "off")]);
     let f = forward(decide(&off, "GET", "https://app.test/about", &[]));
-    assert_eq!(session_in(&off, &finish(&off, &f, &[("x-session-login", "bob")])).sub, "bob");
+    assert_eq!(session_in(&off, &finish(&off, &f, &[("x-session-login", "bob")]).headers).sub, "bob");
     // On without the secret is a configuration error.
     assert!(Settings::from_lookup(|n| match n {
         "SESSION_KEYS" => Some(K1.into()),
@@ -800,28 +705,4 @@ fn handshakes_are_authenticated_with_origin_secret() {
     })
     .is_err());
 }
-}
-
-fn finish(g: &Gate, f: &Forward, origin: &[(&str, &str)]) -> ResponsePlan {
-    let mut counter = 0u8;
-    g.finish_response(&f.context, &headers(origin), NOW, &mut || {
-        counter += 1;
-        Some([counter; 16])
-    })
-}
-
-fn session_in(g: &Gate, plan: &ResponsePlan) -> Claims {
-    let set = header(&plan.headers, "set-cookie").expect("a session cookie");
-    let value = set
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix("__Host-session=")
-        .unwrap();
-    UnverifiedCookie::parse(value)
-        .unwrap()
-        .verify(&g.settings().keys, NAME)
-        .unwrap()
-        .claims()
-        .clone()
 }
