@@ -622,8 +622,9 @@ impl Edge {
             Evaluation::Done(v) => v,
             Evaluation::NeedsRevocation(pending) => {
                 let (user_key, sid_key) = (&pending.user_key, &pending.sid_key);
-                let pinned =
-                    |cache: &RevocationCache| cache.pinned(user_key, sid_key, pending.issued_at, now);
+                let pinned = |cache: &RevocationCache| {
+                    cache.pinned(user_key, sid_key, pending.issued_at, now)
+                };
                 let lookups = match pinned(&self.cache) {
                     Some(lookups) => lookups,
                     None => {
@@ -642,7 +643,12 @@ impl Edge {
         match verdict {
             Verdict::Reply(reply) => {
                 let written = self.write_all(&reply.kv_writes, now);
-                let writes = reply.kv_writes.iter().cloned().zip(written.clone()).collect();
+                let writes = reply
+                    .kv_writes
+                    .iter()
+                    .cloned()
+                    .zip(written.clone())
+                    .collect();
                 Outcome::from_reply(gate.settle_reply(*reply, &written), writes)
             }
             Verdict::Forward(fwd) => self.apply_forward(&gate, request, *fwd, origin, now),
@@ -680,8 +686,12 @@ impl Edge {
         let watch = gate.watch(&fwd.context, &origin.headers, upgraded);
         plan.annotate(&mut fwd.log);
         let written = self.write_all(&plan.kv_writes, now);
-        let writes: Vec<(KvWrite, bool)> =
-            plan.kv_writes.iter().cloned().zip(written.clone()).collect();
+        let writes: Vec<(KvWrite, bool)> = plan
+            .kv_writes
+            .iter()
+            .cloned()
+            .zip(written.clone())
+            .collect();
         // A revocation that could not be recorded: the core's 503 replaces
         // the origin's response.
         if let Some(reply) = gate.settle_response(&plan, &fwd.log, &written) {
@@ -749,8 +759,11 @@ impl Edge {
     /// `write_key`: pinned first, then up to `WRITE_ATTEMPTS` puts.
     fn write_key(&mut self, write: &KvWrite, now: u64) -> bool {
         self.cache.pin(write, now);
-        (0..revocation::WRITE_ATTEMPTS)
-            .any(|_| self.kv.put(&write.key, &write.value, write.ttl_secs, now).is_ok())
+        (0..revocation::WRITE_ATTEMPTS).any(|_| {
+            self.kv
+                .put(&write.key, &write.value, write.ttl_secs, now)
+                .is_ok()
+        })
     }
 
     /// `write_all`: every write, in order.
