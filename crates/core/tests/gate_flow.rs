@@ -7,9 +7,12 @@ mod common;
 use common::*;
 use session_gate_core::assertion::{self, Expected};
 use session_gate_core::gate::Gate;
+use session_gate_core::revocation;
 use session_gate_core::session::{seal, Roles, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
-use session_gate_core::verdict::{Evaluation, ResponsePlan, RevocationLookups, Verdict};
+use session_gate_core::verdict::{
+    Ended, Evaluation, KvWrite, ResponsePlan, RevocationLookups, Verdict,
+};
 
 macro_rules! gate_test {
     ($(fn $name:ident() $body:block)*) => {$(
@@ -705,4 +708,267 @@ fn handshakes_are_authenticated_with_origin_secret() {
     })
     .is_err());
 }
+}
+
+// ---------------------------------------------------------------- whole requests through the adapter's steps
+
+/// The origin signs `sub` in on `POST /login`: the outcome and the cookie
+/// for the next request.
+fn log_in(edge: &mut Edge, sub: &str, cookie: Option<&str>) -> (Outcome, String) {
+    let hdrs: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
+    let origin = Origin::answers(303, &[("location", "/"), ("X-Session-Login", sub)]);
+    let login = edge.drive(
+        &Request::new("POST", "https://app.test/login", &hdrs),
+        &origin,
+    );
+    let cookie = login.session_cookie().expect("a session cookie");
+    (login, cookie)
+}
+
+fn get(edge: &mut Edge, cookie: &str) -> Outcome {
+    edge.drive(
+        &Request::new("GET", "https://app.test/x", &[("cookie", cookie)]),
+        &Origin::ok(),
+    )
+}
+
+const REVOKED: &str = r#"{"error":"unauthenticated","reason":"revoked"}"#;
+
+/// A request refused because its session was revoked.
+fn assert_revoked(out: &Outcome, cause: &str) {
+    assert_eq!(out.status, 401);
+    assert_eq!(out.body, Body::Gate(REVOKED.into()));
+    assert_eq!(out.log.event, "deny");
+    assert_eq!(out.log.reason.as_deref(), Some(cause));
+    assert!(out.forward.is_none(), "nothing reached the origin");
+}
+
+/// A request forwarded with `sub`'s identity, the origin's answer passed on.
+fn assert_forwarded_as(out: &Outcome, sub: &str) {
+    assert_eq!((out.status, &out.body), (200, &Body::Origin));
+    assert_eq!((out.log.event, out.log.status), ("forward", 200));
+    assert_eq!(out.sent("x-session-user"), Some(sub));
+}
+
+gate_test! {
+    fn login_then_logout_then_refused() {
+        let mut edge = Edge::new(gate());
+        let (login, cookie) = log_in(&mut edge, "alice", None);
+        assert_eq!((login.status, &login.body), (303, &Body::Origin));
+        assert_eq!(login.header("location"), Some("/"));
+        assert!(login.header("x-session-login").is_none(), "the handshake never reaches the client");
+        assert_eq!((login.log.action.as_deref(), login.log.status), (Some("login"), 303));
+        assert!(login.writes.is_empty() && edge.kv.puts().is_empty());
+        assert_eq!(edge.sids.drawn(), 1);
+        let sid = SessionId::from_bytes(Sids::nth(1));
+        assert_eq!(session_in(edge.gate.as_ref(), &login.headers).iat, NOW);
+
+        edge.clock.advance(5_000);
+        let inside = get(&mut edge, &cookie);
+        assert_forwarded_as(&inside, "alice");
+        assert_eq!(inside.sent("x-session-id"), Some(sid.fingerprint().as_str()));
+        assert!(inside.sent("cookie").is_none(), "the session cookie stays at the gate");
+        assert_eq!(edge.kv.reads(), 2, "user: and sid: read once each");
+
+        edge.clock.advance(1_000);
+        let logout = Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &cookie), ("origin", "https://app.test")]);
+        let out = edge.drive(&logout, &Origin::unreachable());
+        assert_eq!((out.status, &out.body), (303, &Body::Gate(String::new())));
+        assert_eq!((out.log.event, out.log.status, out.log.reason.as_deref()), ("gate", 303, Some("logout")));
+        assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+        let key = format!("sid:{}", sid.expose());
+        assert_eq!(out.written_keys(), [key.as_str()]);
+        assert!(out.writes[0].1, "recorded");
+        let now = edge.clock.now();
+        assert!(edge.kv.value(&key, now).is_some(), "KV holds the revocation");
+        let puts = edge.kv.puts();
+        assert_eq!(puts.len(), 1);
+        assert_eq!(puts[0].ttl_secs, Some(revocation::sid_ttl_secs(NOW + 43_200_000, now)));
+
+        // The isolate read `sid:` as absent a second ago; its pin wins.
+        edge.clock.advance(1_000);
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+        // Another isolate learns it from KV.
+        let mut other = edge.fresh_isolate();
+        assert_revoked(&get(&mut other, &cookie), "revoked_session");
+        // Until the session would have died anyway, then KV forgets it.
+        edge.clock.set(NOW + 43_200_000 + 1_000);
+        assert!(edge.kv.value(&key, edge.clock.now()).is_none());
+    }
+
+    fn an_origin_logout_ends_the_session() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        edge.clock.advance(5_000);
+        let origin = Origin::answers(200, &[("content-type", "text/html"), ("X-Session-Logout", "1")]);
+        let out = edge.drive(&Request::new("POST", "https://app.test/account/logout", &[("cookie", &cookie)]), &origin);
+        assert_eq!((out.status, &out.body), (200, &Body::Origin));
+        assert_eq!(out.sent("x-session-user"), Some("alice"));
+        assert_eq!((out.log.action.as_deref(), out.log.status), (Some("logout"), 200));
+        assert!(out.header("x-session-logout").is_none());
+        assert_eq!(out.header("content-type"), Some("text/html"));
+        let cleared = all(&out.headers, "set-cookie");
+        assert_eq!(cleared.len(), 1);
+        assert!(cleared[0].starts_with("__Host-session=;") && cleared[0].contains("Max-Age=0"));
+        let key = format!("sid:{}", SessionId::from_bytes(Sids::nth(1)).expose());
+        assert_eq!(out.written_keys(), [key.as_str()]);
+        assert!(out.writes[0].1);
+        edge.clock.advance(1_000);
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+        assert_revoked(&get(&mut edge.fresh_isolate(), &cookie), "revoked_session");
+    }
+
+    fn revoke_user_ends_the_users_other_sessions() {
+        let mut edge = Edge::new(gate());
+        let (_, laptop) = log_in(&mut edge, "alice", None);
+        edge.clock.advance(60_000);
+        let (_, phone) = log_in(&mut edge, "alice", None);
+        let (_, bob) = log_in(&mut edge, "bob", None);
+        edge.clock.advance(60_000);
+        assert_forwarded_as(&get(&mut edge, &laptop), "alice");
+        // "Change password, sign out everywhere else", from the phone.
+        let origin = Origin::answers(200, &[("x-session-revoke-user", "alice"), ("x-session-login", "alice")]);
+        let change = edge.drive(&Request::new("POST", "https://app.test/password", &[("cookie", &phone)]), &origin);
+        assert_eq!(change.status, 200);
+        let now = edge.clock.now();
+        let keys = change.written_keys();
+        let phone_sid = format!("sid:{}", SessionId::from_bytes(Sids::nth(2)).expose());
+        assert!(keys.contains(&"user:alice") && keys.contains(&phone_sid.as_str()), "{keys:?}");
+        assert_eq!(edge.kv.value("user:alice", now), Some(now.to_string()));
+        let (epoch, _) = change.writes.iter().find(|(w, _)| w.key == "user:alice").unwrap();
+        assert_eq!(epoch.ttl_secs, None);
+        let fresh = change.session_cookie().expect("the phone keeps a fresh session");
+        assert_eq!(session_in(edge.gate.as_ref(), &change.headers).iat, now);
+        assert_eq!(edge.sids.drawn(), 4);
+
+        edge.clock.advance(1_000);
+        // The phone's old session is revoked twice over: this isolate finds
+        // its `sid:` pin first, KV's answer names the user's epoch first.
+        for (isolate, phone_cause) in [(&mut edge.fresh_isolate(), "revoked_user"), (&mut edge, "revoked_session")] {
+            assert_revoked(&get(isolate, &laptop), "revoked_user");
+            assert_revoked(&get(isolate, &phone), phone_cause);
+            assert_forwarded_as(&get(isolate, &fresh), "alice");
+            assert_forwarded_as(&get(isolate, &bob), "bob");
+        }
+    }
+
+    // A revocation KV did not record: the client learns it (503), the
+    // isolate that tried keeps enforcing it (pinned), and an isolate that
+    // only has KV does not know it.
+    fn a_revocation_kv_did_not_record_lives_only_in_its_isolate() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        edge.clock.advance(5_000);
+        edge.kv.fail_writes(true);
+        let logout = Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &cookie)]);
+        let out = edge.drive(&logout, &Origin::ok());
+        assert_eq!((out.status, &out.body), (503, &Body::Gate("Service Unavailable\n".into())));
+        assert_eq!((out.log.event, out.log.status), ("kv_write_failed", 503));
+        assert_eq!(out.header("retry-after"), Some("5"));
+        assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+        assert_eq!(out.writes.iter().map(|(_, ok)| *ok).collect::<Vec<_>>(), [false]);
+        let puts = edge.kv.puts();
+        assert_eq!(puts.len(), revocation::WRITE_ATTEMPTS as usize, "every attempt made");
+        assert!(puts.iter().all(|p| !p.stored));
+
+        edge.clock.advance(1_000);
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+        assert_forwarded_as(&get(&mut edge.fresh_isolate(), &cookie), "alice");
+
+        // The same through an origin's handshake: the 503 replaces the
+        // origin's answer, and no new session is handed out.
+        let (_, cookie) = log_in(&mut edge, "carol", None);
+        let origin = Origin::answers(200, &[("x-session-rotate", "1")]);
+        let drawn = edge.sids.drawn();
+        let out = edge.drive(&Request::new("POST", "https://app.test/x", &[("cookie", &cookie)]), &origin);
+        assert_eq!((out.status, &out.body), (503, &Body::Gate("Service Unavailable\n".into())));
+        assert_eq!((out.log.event, out.log.action.as_deref()), ("kv_write_failed", Some("rotate")));
+        assert!(out.session_cookie().is_none());
+        assert_eq!(edge.sids.drawn(), drawn + 1, "the rotated session was minted, then withheld");
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+        assert_forwarded_as(&get(&mut edge.fresh_isolate(), &cookie), "carol");
+
+        // A write that succeeds on a retry is recorded.
+        edge.kv.fail_next_writes(2);
+        let (_, cookie) = log_in(&mut edge, "dave", None);
+        let out = edge.drive(&Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &cookie)]), &Origin::ok());
+        assert_eq!(out.status, 303);
+        assert_revoked(&get(&mut edge.fresh_isolate(), &cookie), "revoked_session");
+    }
+
+    fn unreadable_kv_follows_kv_failure_and_pins_need_no_read() {
+        for (setting, forwarded) in [("closed", false), ("open", true)] {
+            let mut edge = Edge::new(gate_with(&[("KV_FAILURE", setting)]));
+            let (_, cookie) = log_in(&mut edge, "alice", None);
+            let (_, other) = log_in(&mut edge, "bob", None);
+            edge.drive(&Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &other)]), &Origin::ok());
+            edge.kv.fail_reads(true);
+            let out = get(&mut edge, &cookie);
+            if forwarded {
+                assert_forwarded_as(&out, "alice");
+                assert_eq!(out.log.reason.as_deref(), Some("kv_failure_open"));
+            } else {
+                assert_eq!((out.status, out.log.event), (503, "kv_failure"));
+                assert!(out.forward.is_none());
+            }
+            // A revocation this isolate wrote is enforced without reading KV.
+            let reads = edge.kv.reads();
+            assert_revoked(&get(&mut edge, &other), "revoked_session");
+            assert_eq!(edge.kv.reads(), reads, "{setting}");
+        }
+    }
+
+    fn a_revocation_pinned_while_the_reads_were_in_flight_wins() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        let sid = SessionId::from_bytes(Sids::nth(1));
+        edge.pin_while_reading(KvWrite {
+            key: format!("sid:{}", sid.expose()),
+            value: "1".into(),
+            ttl_secs: Some(43_200),
+            pin_until: NOW + 43_200_000,
+        });
+        let out = get(&mut edge, &cookie);
+        assert_eq!(edge.kv.reads(), 2, "KV was read, and said absent");
+        assert_revoked(&out, "revoked_session");
+    }
+
+    fn a_watched_stream_ends_with_its_session() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        let stream = Origin::answers(200, &[("content-type", "text/event-stream")]);
+        let out = edge.drive(&Request::new("GET", "https://app.test/events", &[("cookie", &cookie)]), &stream);
+        let watch = out.watch.expect("a streamed response is watched");
+        assert!(get(&mut edge, &cookie).watch.is_none(), "a plain response is not");
+        let mut other = edge.fresh_isolate();
+        assert_eq!(edge.check(&watch), Ok(()));
+        edge.drive(&Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &cookie)]), &Origin::ok());
+        assert_eq!(edge.check(&watch), Err(Ended::Revoked));
+        assert_eq!(other.check(&watch), Err(Ended::Revoked), "read afresh from KV");
+        // A WebSocket too, and it ends at the absolute expiry.
+        let (_, cookie) = log_in(&mut edge, "bob", None);
+        let ws = Request::new("GET", "https://app.test/ws", &[("cookie", &cookie), ("upgrade", "websocket"), ("connection", "Upgrade")]);
+        let out = edge.drive(&ws, &Origin::answers(101, &[("upgrade", "websocket"), ("connection", "Upgrade")]));
+        assert_eq!((out.status, out.log.status), (101, 101));
+        assert!(out.header("upgrade").is_none(), "per-connection headers are the runtime's");
+        let watch = out.watch.expect("a WebSocket is watched");
+        edge.clock.set(NOW + 43_200_000);
+        assert_eq!(edge.check(&watch), Err(Ended::Expired));
+    }
+
+    fn an_unreachable_origin_is_a_502_and_a_refused_handshake_replaces_the_answer() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        let out = edge.drive(&Request::new("GET", "https://app.test/x", &[("cookie", &cookie)]), &Origin::unreachable());
+        assert_eq!((out.status, out.log.event, out.log.status), (502, "origin_error", 502));
+        assert!(out.forward.is_some());
+        let origin = Origin::answers(200, &[("x-session-revoke-user", "a b"), ("x-custom", "origin")]);
+        let out = edge.drive(&Request::new("POST", "https://app.test/x", &[("cookie", &cookie)]), &origin);
+        assert_eq!(out.status, 502);
+        assert!(matches!(&out.body, Body::Gate(b) if b.starts_with("Bad Gateway")));
+        assert_eq!((out.log.event, out.log.status), ("handshake_error", 502));
+        assert!(out.header("x-custom").is_none());
+        assert!(out.writes[0].1, "the presented session was revoked");
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+    }
 }
