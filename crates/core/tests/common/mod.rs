@@ -5,17 +5,21 @@
 //!
 //! Every call into `Gate`'s two phases and into `RevocationCache` lives in
 //! this file, so a change to that API is adapted here once. Smaller helpers
-//! (one phase only, header lookups, settings, cookie minting) sit beside it.
-//! No clock, no RNG and no proptest here: it builds for wasm32 too.
+//! (one phase only, header lookups, settings, cookie minting) sit beside it;
+//! the plain data (`inputs`: clock and sids, `kv`, `outcome`: what the origin
+//! answers and what the client gets) in the files beside this one. No clock,
+//! no RNG and no proptest here: it builds for wasm32 too.
 #![allow(dead_code)] // each test binary uses a part of it
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+mod inputs;
+mod kv;
+mod outcome;
+
 use std::rc::Rc;
 
 use session_gate_core::gate::Gate;
 use session_gate_core::log::LogRecord;
-use session_gate_core::revocation::{self, Lookup, LookupFailed, RevocationCache};
+use session_gate_core::revocation::{self, Lookup, RevocationCache};
 use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie};
 use session_gate_core::settings::{SettingError, Settings};
 use session_gate_core::verdict::{
@@ -38,6 +42,14 @@ pub const NAME: &str = "__Host-session";
 /// (the adapter draws it from the CSPRNG), and its base64url.
 pub const NONCE: [u8; 16] = [9; 16];
 pub const NONCE_B64: &str = "CQkJCQkJCQkJCQkJCQkJCQ";
+
+// Each test binary uses a part of these.
+#[allow(unused_imports)]
+pub use {
+    inputs::{Clock, Sids},
+    kv::{Kv, Put},
+    outcome::{Body, Origin, Outcome},
+};
 
 // ---------------------------------------------------------------- settings and cookies
 
@@ -272,300 +284,7 @@ pub fn settle_response(
     gate.settle_response(plan, log, written)
 }
 
-// ---------------------------------------------------------------- clock and sids
-
-/// A clock that moves only when told; clones share it.
-#[derive(Clone, Debug)]
-pub struct Clock(Rc<Cell<u64>>);
-
-impl Clock {
-    /// A clock at `now` (ms since the epoch).
-    pub fn at(now: u64) -> Self {
-        Self(Rc::new(Cell::new(now)))
-    }
-
-    /// The time, ms since the epoch.
-    pub fn now(&self) -> u64 {
-        self.0.get()
-    }
-
-    /// Sets the time.
-    pub fn set(&self, now: u64) {
-        self.0.set(now);
-    }
-
-    /// Moves the time on by `ms`.
-    pub fn advance(&self, ms: u64) {
-        self.0.set(self.0.get() + ms);
-    }
-}
-
-/// A sid source standing in for the CSPRNG: the n-th draw (from 1) is
-/// [`Sids::nth`], distinct from every fixed sid the tests mint (`[b; 16]`).
-/// It counts the draws and can fail like a broken CSPRNG.
-#[derive(Debug, Default)]
-pub struct Sids {
-    drawn: Cell<u32>,
-    broken: Cell<bool>,
-}
-
-impl Sids {
-    /// A working source with nothing drawn.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A source whose every draw fails.
-    pub fn broken() -> Self {
-        let sids = Self::new();
-        sids.break_it(true);
-        sids
-    }
-
-    /// Makes draws fail (`true`) or work again.
-    pub fn break_it(&self, broken: bool) {
-        self.broken.set(broken);
-    }
-
-    /// Successful draws so far.
-    pub fn drawn(&self) -> u32 {
-        self.drawn.get()
-    }
-
-    /// The bytes of the n-th draw: `0x5A` then `n` big-endian in the last four.
-    pub fn nth(n: u32) -> [u8; 16] {
-        let mut bytes = [0x5A; 16];
-        bytes[12..].copy_from_slice(&n.to_be_bytes());
-        bytes
-    }
-
-    /// The next sid, `None` when broken.
-    pub fn draw(&self) -> Option<[u8; 16]> {
-        if self.broken.get() {
-            return None;
-        }
-        self.drawn.set(self.drawn.get() + 1);
-        Some(Self::nth(self.drawn.get()))
-    }
-}
-
-// ---------------------------------------------------------------- KV
-
-/// One `put` the adapter attempted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Put {
-    pub key: String,
-    pub value: String,
-    pub ttl_secs: Option<u64>,
-    /// When, ms since the epoch.
-    pub at: u64,
-    /// Whether KV stored it.
-    pub stored: bool,
-}
-
-#[derive(Debug)]
-struct Stored {
-    value: String,
-    /// The first instant it is gone, ms since the epoch.
-    expires: Option<u64>,
-}
-
-/// Workers KV as the adapter uses it: `get` (text, absent = `None`) and `put`
-/// with an `expirationTtl` in seconds, measured on the caller's clock. KV
-/// refuses a TTL under [`revocation::KV_MIN_TTL`] and a key over 512 bytes,
-/// as the real one does. Reads and writes can be made to fail. Consistent at
-/// once: KV's own propagation delay and `cacheTtl` are not modelled.
-#[derive(Debug, Default)]
-pub struct Kv {
-    values: RefCell<BTreeMap<String, Stored>>,
-    reads_fail: Cell<bool>,
-    /// How many of the next puts fail (`u32::MAX`: all).
-    failing_puts: Cell<u32>,
-    puts: RefCell<Vec<Put>>,
-    reads: Cell<u32>,
-}
-
-impl Kv {
-    /// An empty namespace.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Makes every read fail (`true`) or work again.
-    pub fn fail_reads(&self, fail: bool) {
-        self.reads_fail.set(fail);
-    }
-
-    /// Makes every write fail (`true`) or work again.
-    pub fn fail_writes(&self, fail: bool) {
-        self.failing_puts.set(if fail { u32::MAX } else { 0 });
-    }
-
-    /// Makes the next `n` writes fail, then work again.
-    pub fn fail_next_writes(&self, n: u32) {
-        self.failing_puts.set(n);
-    }
-
-    /// `get(key)` at `now`.
-    pub fn get(&self, key: &str, now: u64) -> Lookup {
-        self.reads.set(self.reads.get() + 1);
-        if self.reads_fail.get() {
-            return Err(LookupFailed);
-        }
-        Ok(self.value(key, now))
-    }
-
-    /// `put(key, value, {expirationTtl})` at `now`; `Err` when KV refused it.
-    pub fn put(&self, key: &str, value: &str, ttl_secs: Option<u64>, now: u64) -> Result<(), ()> {
-        let failing = self.failing_puts.get();
-        let valid = key.len() <= 512 && ttl_secs.is_none_or(|t| t >= revocation::KV_MIN_TTL);
-        let stored = failing == 0 && valid;
-        if failing > 0 && failing < u32::MAX {
-            self.failing_puts.set(failing - 1);
-        }
-        self.puts.borrow_mut().push(Put {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            ttl_secs,
-            at: now,
-            stored,
-        });
-        if !stored {
-            return Err(());
-        }
-        let expires = ttl_secs.map(|t| now + t * 1000);
-        let entry = Stored {
-            value: value.to_owned(),
-            expires,
-        };
-        self.values.borrow_mut().insert(key.to_owned(), entry);
-        Ok(())
-    }
-
-    /// What a read at `now` would return, without counting it or failing.
-    pub fn value(&self, key: &str, now: u64) -> Option<String> {
-        let values = self.values.borrow();
-        let stored = values.get(key)?;
-        let live = stored.expires.is_none_or(|e| now < e);
-        live.then(|| stored.value.clone())
-    }
-
-    /// Every put attempted, in order.
-    pub fn puts(&self) -> Vec<Put> {
-        self.puts.borrow().clone()
-    }
-
-    /// Reads so far.
-    pub fn reads(&self) -> u32 {
-        self.reads.get()
-    }
-}
-
 // ---------------------------------------------------------------- the adapter
-
-/// Where the origin's answer is, or that it could not be reached.
-#[derive(Clone, Debug)]
-pub struct Origin {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    /// `false`: the fetch failed (the adapter's 502).
-    pub reachable: bool,
-}
-
-impl Origin {
-    /// `status` with these headers.
-    pub fn answers(status: u16, hdrs: &[(&str, &str)]) -> Self {
-        Self {
-            status,
-            headers: headers(hdrs),
-            reachable: true,
-        }
-    }
-
-    /// `200` with no headers.
-    pub fn ok() -> Self {
-        Self::answers(200, &[])
-    }
-
-    /// A fetch that fails.
-    pub fn unreachable() -> Self {
-        Self {
-            reachable: false,
-            ..Self::ok()
-        }
-    }
-}
-
-/// The body the client gets.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Body {
-    /// The gate's own (empty: none).
-    Gate(String),
-    /// The origin's body (or, for a 101, its socket), passed through.
-    Origin,
-}
-
-/// What one request came to.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    /// What the client gets.
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Body,
-    /// The request's log line, complete but for colo and country.
-    pub log: LogRecord,
-    /// The forward the core decided on, when it did.
-    pub forward: Option<Forward>,
-    /// The headers the origin received: the client's with the forward's edits.
-    pub sent: Option<Vec<(String, String)>>,
-    /// The response phase's plan, when the origin answered.
-    pub plan: Option<ResponsePlan>,
-    /// The watch on the connection, when the adapter keeps one.
-    pub watch: Option<Watch>,
-    /// The core's KV writes and whether each was recorded.
-    pub writes: Vec<(KvWrite, bool)>,
-}
-
-impl Outcome {
-    fn from_reply(reply: Reply, writes: Vec<(KvWrite, bool)>) -> Self {
-        Self {
-            status: reply.status,
-            headers: reply.headers,
-            body: Body::Gate(reply.body),
-            log: reply.log,
-            forward: None,
-            sent: None,
-            plan: None,
-            watch: None,
-            writes,
-        }
-    }
-
-    /// The first value of a response header.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-
-    /// A header the origin received.
-    pub fn sent(&self, name: &str) -> Option<&str> {
-        header(self.sent.as_deref()?, name)
-    }
-
-    /// `__Host-session=<value>` for the next request's `Cookie`, when the
-    /// response sets a session cookie that is not a clearing one.
-    pub fn session_cookie(&self) -> Option<String> {
-        all(&self.headers, "set-cookie")
-            .into_iter()
-            .filter_map(|c| c.split(';').next())
-            .find(|pair| pair.starts_with("__Host-session=") && pair.len() > NAME.len() + 1)
-            .map(str::to_owned)
-    }
-
-    /// The keys written, recorded or not.
-    pub fn written_keys(&self) -> Vec<&str> {
-        self.writes.iter().map(|(w, _)| w.key.as_str()).collect()
-    }
-}
 
 /// One isolate of the Worker: the gate, the clock, the CSPRNG, its own
 /// revocation cache, and a KV namespace that other isolates share.
