@@ -310,17 +310,17 @@ impl RevocationCache {
         iat: Millis,
         now: Millis,
     ) -> Option<RevocationLookups> {
-        if let Some(value) = self.live_pin(sid_key, now) {
-            return Some(RevocationLookups {
-                user: Ok(None),
-                sid: Ok(Some(value.to_owned())),
-            });
-        }
-        let epoch = self.live_pin(user_key, now)?;
-        let revokes = parse_epoch(epoch).is_ok_and(|epoch| iat < epoch);
-        revokes.then(|| RevocationLookups {
-            user: Ok(Some(epoch.to_owned())),
-            sid: Ok(None),
+        // Both pins are answered, as KV would answer both keys, so that
+        // [`decide`] names the same cause in every isolate (the user's epoch
+        // first) whether the revocation is pinned here or read from KV.
+        let sid = self.live_pin(sid_key, now).map(str::to_owned);
+        let user = self
+            .live_pin(user_key, now)
+            .filter(|epoch| parse_epoch(epoch).is_ok_and(|epoch| iat < epoch))
+            .map(str::to_owned);
+        (sid.is_some() || user.is_some()).then_some(RevocationLookups {
+            user: Ok(user),
+            sid: Ok(sid),
         })
     }
 

@@ -4,6 +4,9 @@
 //! runs natively (`cargo test`) and in Node under wasm32
 //! (`cargo test -p session-gate-core --target wasm32-unknown-unknown --test core_wasm`).
 
+mod common;
+
+use common::{evaluate, resolve, settings_from as settings, Request, NOW};
 use session_gate_core::gate::Evaluation;
 use session_gate_core::gate::Gate;
 use session_gate_core::path::{normalize, PathError};
@@ -11,22 +14,7 @@ use session_gate_core::session::{seal, Claims, CookieError, Roles, SessionId, Un
 use session_gate_core::settings::Settings;
 use session_gate_core::time::Millis;
 use session_gate_core::time_policy::{TimeError, TimePolicy};
-use session_gate_core::verdict::{RequestParts, RevocationLookups, Verdict};
-
-const NOW: u64 = 1_700_000_000_000;
-/// `k1` = 32 bytes of 0x01, `k0` = 32 bytes of 0x02.
-const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE,\
-                    k0:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
-
-fn settings(pairs: &[(&str, &str)]) -> Result<Settings, session_gate_core::settings::SettingError> {
-    Settings::from_lookup(|name| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-            .or_else(|| (name == "SESSION_KEYS").then(|| KEYS.to_owned()))
-    })
-}
+use session_gate_core::verdict::{RevocationLookups, Verdict};
 
 // The test stands in for the adapter, which draws sids from the platform
 // CSPRNG; the core itself never may (crates/core/clippy.toml).
@@ -220,21 +208,15 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
         ),
         ("x-session-user".to_string(), "mallory".to_string()),
     ];
-    let parts = RequestParts {
-        method: "GET",
-        url: "https://example.test/x",
-        headers: &headers,
-
-        nonce: [9; 16],
-    };
-    let pending = match gate.evaluate(&parts, Millis(NOW)) {
+    let request = Request::from_list("GET", "https://example.test/x", headers);
+    let pending = match evaluate(&gate, &request) {
         Evaluation::NeedsRevocation(pending) => pending,
         Evaluation::Done(verdict) => panic!("decided without KV: {verdict:?}"),
     };
     assert_eq!(pending.keys.user, "user:alice");
     assert_eq!(pending.keys.sid, format!("sid:{}", sid.expose()));
 
-    let forward = match gate.resolve(*pending, RevocationLookups::none(), Millis(NOW)) {
+    let forward = match resolve(&gate, pending, RevocationLookups::none()) {
         Verdict::Forward(forward) => forward,
         Verdict::Reply(reply) => panic!("answered {}: {}", reply.status, reply.body),
     };
@@ -273,21 +255,15 @@ fn gate_refuses_a_revoked_session() {
         "__Host-session",
     );
     let headers = vec![("cookie".to_string(), format!("__Host-session={cookie}"))];
-    let parts = RequestParts {
-        method: "GET",
-        url: "https://example.test/x",
-        headers: &headers,
-
-        nonce: [9; 16],
-    };
-    let Evaluation::NeedsRevocation(pending) = gate.evaluate(&parts, Millis(NOW)) else {
+    let request = Request::from_list("GET", "https://example.test/x", headers);
+    let Evaluation::NeedsRevocation(pending) = evaluate(&gate, &request) else {
         panic!("decided without KV");
     };
     let lookups = RevocationLookups {
         user: Ok(Some(NOW.to_string())),
         sid: Ok(None),
     };
-    match gate.resolve(*pending, lookups, Millis(NOW)) {
+    match resolve(&gate, pending, lookups) {
         Verdict::Reply(reply) => {
             assert_eq!(reply.status, 401);
             assert!(reply.body.contains("revoked"), "{}", reply.body);

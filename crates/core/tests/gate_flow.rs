@@ -2,12 +2,17 @@
 //! verdict, and the response phase with the origin's handshake. Pure: no
 //! worker, no network, no clock. Runs natively and under wasm32.
 
+mod common;
+
+use common::*;
 use session_gate_core::assertion::{self, Expected};
-use session_gate_core::gate::{Delivery, Evaluation, Gate, ResponsePlan};
-use session_gate_core::session::{seal, Claims, Roles, SessionId, UnverifiedCookie};
+use session_gate_core::gate::Gate;
+use session_gate_core::gate::{Evaluation, ResponsePlan};
+use session_gate_core::revocation;
+use session_gate_core::session::{seal, Roles, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
 use session_gate_core::time::{Millis, Seconds};
-use session_gate_core::verdict::{Forward, Reply, RequestParts, RevocationLookups, Verdict};
+use session_gate_core::verdict::{Ended, KvWrite, RevocationLookups, Verdict};
 
 macro_rules! gate_test {
     ($(fn $name:ident() $body:block)*) => {$(
@@ -17,115 +22,20 @@ macro_rules! gate_test {
     )*};
 }
 
-const NOW: u64 = 1_700_000_000_000;
-const K1: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
-const K0: &str = "k0:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
-const NAME: &str = "__Host-session";
-/// The nonce every test request carries, and its base64url.
-const NONCE: [u8; 16] = [5; 16];
-const NONCE_B64: &str = "BQUFBQUFBQUFBQUFBQUFBQ";
 
+/// A gate with these settings over the defaults: two keys, `/public/*` and
+/// `/about` public, the origin at 127.0.0.1:9000.
 fn gate_with(pairs: &[(&str, &str)]) -> Gate {
-    let settings = Settings::from_lookup(|name| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-            .or_else(|| match name {
-                "SESSION_KEYS" => Some(format!("{K1},{K0}")),
-                "PUBLIC_PATHS" => Some("/public/*,/about".into()),
-                "ORIGIN_URL" => Some("http://127.0.0.1:9000".into()),
-                _ => None,
-            })
-    })
-    .expect("test settings are valid");
-    Gate::new(settings)
+    let defaults = [
+        ("PUBLIC_PATHS", "/public/*,/about"),
+        ("ORIGIN_URL", "http://127.0.0.1:9000"),
+    ];
+    gate_from(&[pairs, &defaults[..]].concat())
 }
 
 fn gate() -> Gate {
     gate_with(&[])
-}
-
-fn claims(sub: &str, iat: u64, seen: u64) -> Claims {
-    Claims {
-        sid: SessionId::from_bytes([7; 16]),
-        sub: sub.into(),
-        iat,
-        seen,
-        roles: Roles::none(),
-    }
-}
-
-fn cookie_for(gate: &Gate, claims: &Claims) -> String {
-    seal(claims, gate.settings().keys.signing_key(), NAME)
-}
-
-fn fresh_cookie(gate: &Gate) -> String {
-    cookie_for(gate, &claims("alice", NOW - 1000, NOW - 1000))
-}
-
-fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Runs both steps with no revocations in KV.
-fn decide(gate: &Gate, method: &str, url: &str, hdrs: &[(&str, &str)]) -> Verdict {
-    decide_with(gate, method, url, hdrs, RevocationLookups::none())
-}
-
-fn decide_with(
-    gate: &Gate,
-    method: &str,
-    url: &str,
-    hdrs: &[(&str, &str)],
-    kv: RevocationLookups,
-) -> Verdict {
-    let list = headers(hdrs);
-    let parts = RequestParts {
-        method,
-        url,
-        headers: &list,
-        nonce: NONCE,
-    };
-    match gate.evaluate(&parts, Millis(NOW)) {
-        Evaluation::Done(v) => v,
-        Evaluation::NeedsRevocation(p) => gate.resolve(*p, kv, Millis(NOW)),
-    }
-}
-
-fn forward(v: Verdict) -> Forward {
-    match v {
-        Verdict::Forward(f) => *f,
-        Verdict::Reply(r) => panic!("expected a forward, got {} {:?}", r.status, r.body),
-    }
-}
-
-fn reply(v: Verdict) -> Reply {
-    match v {
-        Verdict::Reply(r) => *r,
-        Verdict::Forward(f) => panic!("expected a reply, got a forward to {}", f.url),
-    }
-}
-
-fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    list.iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn all<'a>(list: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    list.iter()
-        .filter(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .collect()
-}
-
-fn with_cookie(value: &str) -> String {
-    format!("{NAME}={value}")
 }
 
 gate_test! {
@@ -193,9 +103,8 @@ gate_test! {
         // `GET _search`) is forwarded like any GET, never refused.
         let g = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
         for method in ["GET", "HEAD", "get", "PROPFIND"] {
-            let list = headers(&[("content-type", "application/json"), ("content-length", "17")]);
-            let parts = RequestParts { method, url: "https://app.test/pub/x", headers: &list, nonce: NONCE };
-            let Evaluation::Done(Verdict::Forward(f)) = g.evaluate(&parts, Millis(NOW)) else {
+            let request = Request::new(method, "https://app.test/pub/x", &[("content-type", "application/json"), ("content-length", "17")]);
+            let Evaluation::Done(Verdict::Forward(f)) = evaluate(&g, &request) else {
                 panic!("{method} was not forwarded");
             };
             assert_eq!(f.method, method, "the method passes as sent");
@@ -566,7 +475,7 @@ gate_test! {
         let sid_key = format!("sid:{}", old_sid.expose());
 
         let login = finish(&g, &f, &[("x-session-login", "bob"), ("x-session-roles", "b,a")]);
-        let new = session_in(&g, &login);
+        let new = session_in(&g, &login.headers);
         assert_eq!((new.sub.as_str(), new.iat, new.seen), ("bob", NOW, NOW));
         assert_eq!(new.roles.header_value(), "a,b");
         assert_ne!(new.sid, old_sid);
@@ -578,14 +487,14 @@ gate_test! {
         assert_eq!(logout.kv_writes[0].key, sid_key);
 
         let rotate = finish(&g, &f, &[("x-session-rotate", "1")]);
-        let rotated = session_in(&g, &rotate);
+        let rotated = session_in(&g, &rotate.headers);
         assert_eq!((rotated.sub.as_str(), rotated.iat), ("alice", NOW - 600_000));
         assert_eq!(rotated.roles.header_value(), "viewer");
         assert_ne!(rotated.sid, old_sid);
         assert_eq!(rotate.kv_writes[0].key, sid_key);
 
         let change = finish(&g, &f, &[("x-session-revoke-user", "alice"), ("x-session-login", "alice")]);
-        let fresh = session_in(&g, &change);
+        let fresh = session_in(&g, &change.headers);
         assert_eq!(fresh.iat, NOW);
         let epoch = change.kv_writes.iter().find(|w| w.key == "user:alice").expect("epoch");
         assert_eq!(epoch.value, NOW.to_string());
@@ -608,7 +517,7 @@ gate_test! {
         let rot = finish(&g, &anon, &[("x-session-rotate", "1")]);
         assert!(rot.kv_writes.is_empty());
         assert!(header(&rot.headers, "set-cookie").is_none());
-        let no_rng = g.finish(anon.clone(), 200, &headers(&[("x-session-login", "bob")]), Millis(NOW), &mut || None);
+        let no_rng = finish_with(&g, &anon, &headers(&[("x-session-login", "bob")]), &Sids::broken());
         assert!(header(&no_rng.headers, "set-cookie").unwrap().contains("Max-Age=0"));
     }
 
@@ -631,10 +540,10 @@ gate_test! {
         let c = with_cookie(&fresh_cookie(&g));
         let out = reply(decide(&g, "POST", "https://app.test/.session-gate/logout", &[("cookie", &c)]));
         assert_eq!(out.kv_writes.len(), 1);
-        let kept = g.settle_reply(out.clone(), &[true]);
+        let kept = settle_reply(&g, out.clone(), &[true]);
         assert_eq!((kept.status, kept.log.event, kept.log.status), (303, "gate", 303));
         for written in [&[false][..], &[], &[false, true]] {
-            let failed = g.settle_reply(out.clone(), written);
+            let failed = settle_reply(&g, out.clone(), written);
             assert_eq!(failed.status, 503, "{written:?}");
             assert_eq!(failed.body, "Service Unavailable\n");
             assert_eq!(header(&failed.headers, "cache-control"), Some("no-store"));
@@ -650,7 +559,7 @@ gate_test! {
         }
         // A reply with nothing to write stands, whatever `written` says.
         let health = reply(decide(&g, "GET", "https://app.test/.session-gate/health", &[]));
-        assert_eq!(g.settle_reply(health, &[]).status, 200);
+        assert_eq!(settle_reply(&g, health, &[]).status, 200);
     }
 
     fn a_handshake_whose_revocation_was_not_recorded_is_a_503_without_the_new_session() {
@@ -668,10 +577,10 @@ gate_test! {
             let plan = finish(&g, &f, origin);
             assert!(!plan.kv_writes.is_empty(), "{origin:?} writes");
             let all_ok = vec![true; plan.kv_writes.len()];
-            assert!(matches!(g.settle_response(plan.clone(), &all_ok), Delivery::Origin(_)), "{origin:?}: recorded, the origin's answer stands");
+            assert!(settle_response(&g, &plan, &all_ok).is_none(), "{origin:?}: recorded, the origin's answer stands");
             let mut one_failed = all_ok.clone();
             *one_failed.last_mut().unwrap() = false;
-            let failed = replaced(g.settle_response(plan.clone(), &one_failed)).expect("a 503");
+            let failed = settle_response(&g, &plan, &one_failed).expect("a 503");
             assert_eq!(failed.status, 503, "{origin:?}");
             assert_eq!(failed.body, "Service Unavailable\n");
             assert_eq!(header(&failed.headers, "retry-after"), Some("5"));
@@ -680,11 +589,11 @@ gate_test! {
             assert!(cookies[0].starts_with("__Host-session=;") && cookies[0].contains("Max-Age=0"));
             assert_eq!((failed.log.event, failed.log.status), ("kv_write_failed", 503));
             assert_eq!(failed.log.action, plan.log.action, "the log says what was not recorded");
-            assert!(replaced(g.settle_response(plan.clone(), &[])).is_some(), "a missing result is a failure");
+            assert!(settle_response(&g, &plan, &[]).is_some(), "a missing result is a failure");
         }
         // No handshake, nothing written: the origin's answer stands.
         let plain = finish(&g, &f, &[]);
-        assert!(replaced(g.settle_response(plain, &[])).is_none());
+        assert!(settle_response(&g, &plain, &[]).is_none());
     }
 }
 
@@ -758,7 +667,7 @@ fn handshakes_are_authenticated_with_origin_secret() {
     let tag = handshake_tag(&secret, NONCE_B64, &[("x-session-login", "admin"), ("x-session-roles", "admin")]);
     let signed = finish(&g, &f, &[("X-Session-Login", "admin"), ("X-Session-Roles", "admin"), ("X-Session-Handshake", &tag)]);
     assert_eq!(handshake_error(&signed), None);
-    assert_eq!(session_in(&g, &signed).sub, "admin");
+    assert_eq!(session_in(&g, &signed.headers).sub, "admin");
     assert!(header(&signed.headers, "x-session-handshake").is_none());
     // Unsigned, wrong tag, another nonce, other lines: refused, never a session.
     let other_nonce = handshake_tag(&secret, "AAAAAAAAAAAAAAAAAAAAAA", &[("x-session-login", "admin")]);
@@ -787,7 +696,7 @@ fn handshakes_are_authenticated_with_origin_secret() {
     // HANDSHAKE_AUTH=off: plain handshakes, as without ORIGIN_SECRET.
     let off = gate_with(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "off")]);
     let f = forward(decide(&off, "GET", "https://app.test/about", &[]));
-    assert_eq!(session_in(&off, &finish(&off, &f, &[("x-session-login", "bob")])).sub, "bob");
+    assert_eq!(session_in(&off, &finish(&off, &f, &[("x-session-login", "bob")]).headers).sub, "bob");
     // On without the secret is a configuration error.
     assert!(Settings::from_lookup(|n| match n {
         "SESSION_KEYS" => Some(K1.into()),
@@ -798,41 +707,266 @@ fn handshakes_are_authenticated_with_origin_secret() {
 }
 }
 
-fn finish(g: &Gate, f: &Forward, origin: &[(&str, &str)]) -> ResponsePlan {
-    let mut counter = 0u8;
-    g.finish(f.clone(), 200, &headers(origin), Millis(NOW), &mut || {
-        counter += 1;
-        Some([counter; 16])
-    })
+// ---------------------------------------------------------------- whole requests through the adapter's steps
+
+/// The origin signs `sub` in on `POST /login`: the outcome and the cookie
+/// for the next request.
+fn log_in(edge: &mut Edge, sub: &str, cookie: Option<&str>) -> (Outcome, String) {
+    let hdrs: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
+    let origin = Origin::answers(303, &[("location", "/"), ("X-Session-Login", sub)]);
+    let login = edge.drive(
+        &Request::new("POST", "https://app.test/login", &hdrs),
+        &origin,
+    );
+    let cookie = login.session_cookie().expect("a session cookie");
+    (login, cookie)
 }
 
-/// The reason a refused handshake was logged with.
-fn handshake_error(plan: &ResponsePlan) -> Option<&str> {
-    (plan.log.event == "handshake_error")
-        .then_some(plan.log.reason.as_deref())
-        .flatten()
+fn get(edge: &mut Edge, cookie: &str) -> Outcome {
+    edge.drive(
+        &Request::new("GET", "https://app.test/x", &[("cookie", cookie)]),
+        &Origin::ok(),
+    )
 }
 
-/// The gate's answer in place of the origin's, if any.
-fn replaced(delivery: Delivery) -> Option<Reply> {
-    match delivery {
-        Delivery::Reply(reply) => Some(*reply),
-        Delivery::Origin(_) => None,
+const REVOKED: &str = r#"{"error":"unauthenticated","reason":"revoked"}"#;
+
+/// A request refused because its session was revoked.
+fn assert_revoked(out: &Outcome, cause: &str) {
+    assert_eq!(out.status, 401);
+    assert_eq!(out.body, Body::Gate(REVOKED.into()));
+    assert_eq!(out.log.event, "deny");
+    assert_eq!(out.log.reason.as_deref(), Some(cause));
+    assert!(out.forward.is_none(), "nothing reached the origin");
+}
+
+/// A request forwarded with `sub`'s identity, the origin's answer passed on.
+fn assert_forwarded_as(out: &Outcome, sub: &str) {
+    assert_eq!((out.status, &out.body), (200, &Body::Origin));
+    assert_eq!((out.log.event, out.log.status), ("forward", 200));
+    assert_eq!(out.sent("x-session-user"), Some(sub));
+}
+
+gate_test! {
+    fn login_then_logout_then_refused() {
+        let mut edge = Edge::new(gate());
+        let (login, cookie) = log_in(&mut edge, "alice", None);
+        assert_eq!((login.status, &login.body), (303, &Body::Origin));
+        assert_eq!(login.header("location"), Some("/"));
+        assert!(login.header("x-session-login").is_none(), "the handshake never reaches the client");
+        assert_eq!((login.log.action.as_deref(), login.log.status), (Some("login"), 303));
+        assert!(login.writes.is_empty() && edge.kv.puts().is_empty());
+        assert_eq!(edge.sids.drawn(), 1);
+        let sid = SessionId::from_bytes(Sids::nth(1));
+        assert_eq!(session_in(edge.gate.as_ref(), &login.headers).iat, NOW);
+
+        edge.clock.advance(5_000);
+        let inside = get(&mut edge, &cookie);
+        assert_forwarded_as(&inside, "alice");
+        assert_eq!(inside.sent("x-session-id"), Some(sid.fingerprint().as_str()));
+        assert!(inside.sent("cookie").is_none(), "the session cookie stays at the gate");
+        assert_eq!(edge.kv.reads(), 2, "user: and sid: read once each");
+
+        edge.clock.advance(1_000);
+        let logout = Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &cookie), ("origin", "https://app.test")]);
+        let out = edge.drive(&logout, &Origin::unreachable());
+        assert_eq!((out.status, &out.body), (303, &Body::Gate(String::new())));
+        assert_eq!((out.log.event, out.log.status, out.log.reason.as_deref()), ("gate", 303, Some("logout")));
+        assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+        let key = format!("sid:{}", sid.expose());
+        assert_eq!(out.written_keys(), [key.as_str()]);
+        assert!(out.writes[0].1, "recorded");
+        let now = edge.clock.now();
+        assert!(edge.kv.value(&key, now).is_some(), "KV holds the revocation");
+        let puts = edge.kv.puts();
+        assert_eq!(puts.len(), 1);
+        assert_eq!(puts[0].ttl_secs, Some(revocation::sid_ttl(Millis(NOW + 43_200_000), Millis(now)).get()));
+
+        // The isolate read `sid:` as absent a second ago; its pin wins.
+        edge.clock.advance(1_000);
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+        // Another isolate learns it from KV.
+        let mut other = edge.fresh_isolate();
+        assert_revoked(&get(&mut other, &cookie), "revoked_session");
+        // Until the session would have died anyway, then KV forgets it.
+        edge.clock.set(NOW + 43_200_000 + 1_000);
+        assert!(edge.kv.value(&key, edge.clock.now()).is_none());
     }
-}
 
-fn session_in(g: &Gate, plan: &ResponsePlan) -> Claims {
-    let set = header(&plan.headers, "set-cookie").expect("a session cookie");
-    let value = set
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix("__Host-session=")
-        .unwrap();
-    UnverifiedCookie::parse(value)
-        .unwrap()
-        .verify(&g.settings().keys, NAME)
-        .unwrap()
-        .claims()
-        .clone()
+    fn an_origin_logout_ends_the_session() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        edge.clock.advance(5_000);
+        let origin = Origin::answers(200, &[("content-type", "text/html"), ("X-Session-Logout", "1")]);
+        let out = edge.drive(&Request::new("POST", "https://app.test/account/logout", &[("cookie", &cookie)]), &origin);
+        assert_eq!((out.status, &out.body), (200, &Body::Origin));
+        assert_eq!(out.sent("x-session-user"), Some("alice"));
+        assert_eq!((out.log.action.as_deref(), out.log.status), (Some("logout"), 200));
+        assert!(out.header("x-session-logout").is_none());
+        assert_eq!(out.header("content-type"), Some("text/html"));
+        let cleared = all(&out.headers, "set-cookie");
+        assert_eq!(cleared.len(), 1);
+        assert!(cleared[0].starts_with("__Host-session=;") && cleared[0].contains("Max-Age=0"));
+        let key = format!("sid:{}", SessionId::from_bytes(Sids::nth(1)).expose());
+        assert_eq!(out.written_keys(), [key.as_str()]);
+        assert!(out.writes[0].1);
+        edge.clock.advance(1_000);
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+        assert_revoked(&get(&mut edge.fresh_isolate(), &cookie), "revoked_session");
+    }
+
+    fn revoke_user_ends_the_users_other_sessions() {
+        let mut edge = Edge::new(gate());
+        let (_, laptop) = log_in(&mut edge, "alice", None);
+        edge.clock.advance(60_000);
+        let (_, phone) = log_in(&mut edge, "alice", None);
+        let (_, bob) = log_in(&mut edge, "bob", None);
+        edge.clock.advance(60_000);
+        assert_forwarded_as(&get(&mut edge, &laptop), "alice");
+        // "Change password, sign out everywhere else", from the phone.
+        let origin = Origin::answers(200, &[("x-session-revoke-user", "alice"), ("x-session-login", "alice")]);
+        let change = edge.drive(&Request::new("POST", "https://app.test/password", &[("cookie", &phone)]), &origin);
+        assert_eq!(change.status, 200);
+        let now = edge.clock.now();
+        let keys = change.written_keys();
+        let phone_sid = format!("sid:{}", SessionId::from_bytes(Sids::nth(2)).expose());
+        assert!(keys.contains(&"user:alice") && keys.contains(&phone_sid.as_str()), "{keys:?}");
+        assert_eq!(edge.kv.value("user:alice", now), Some(now.to_string()));
+        let (epoch, _) = change.writes.iter().find(|(w, _)| w.key == "user:alice").unwrap();
+        assert_eq!(epoch.ttl, None);
+        let fresh = change.session_cookie().expect("the phone keeps a fresh session");
+        assert_eq!(session_in(edge.gate.as_ref(), &change.headers).iat, now);
+        assert_eq!(edge.sids.drawn(), 4);
+
+        edge.clock.advance(1_000);
+        // The phone's old session is revoked twice over (its `sid:` key and
+        // the user's epoch): every isolate names the epoch, whether it reads
+        // the revocations from its pins or from KV.
+        for isolate in [&mut edge.fresh_isolate(), &mut edge] {
+            assert_revoked(&get(isolate, &laptop), "revoked_user");
+            assert_revoked(&get(isolate, &phone), "revoked_user");
+            assert_forwarded_as(&get(isolate, &fresh), "alice");
+            assert_forwarded_as(&get(isolate, &bob), "bob");
+        }
+    }
+
+    // A revocation KV did not record: the client learns it (503), the
+    // isolate that tried keeps enforcing it (pinned), and an isolate that
+    // only has KV does not know it.
+    fn a_revocation_kv_did_not_record_lives_only_in_its_isolate() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        edge.clock.advance(5_000);
+        edge.kv.fail_writes(true);
+        let logout = Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &cookie)]);
+        let out = edge.drive(&logout, &Origin::ok());
+        assert_eq!((out.status, &out.body), (503, &Body::Gate("Service Unavailable\n".into())));
+        assert_eq!((out.log.event, out.log.status), ("kv_write_failed", 503));
+        assert_eq!(out.header("retry-after"), Some("5"));
+        assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+        assert_eq!(out.writes.iter().map(|(_, ok)| *ok).collect::<Vec<_>>(), [false]);
+        let puts = edge.kv.puts();
+        assert_eq!(puts.len(), revocation::WRITE_ATTEMPTS as usize, "every attempt made");
+        assert!(puts.iter().all(|p| !p.stored));
+
+        edge.clock.advance(1_000);
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+        assert_forwarded_as(&get(&mut edge.fresh_isolate(), &cookie), "alice");
+
+        // The same through an origin's handshake: the 503 replaces the
+        // origin's answer, and no new session is handed out.
+        let (_, cookie) = log_in(&mut edge, "carol", None);
+        let origin = Origin::answers(200, &[("x-session-rotate", "1")]);
+        let drawn = edge.sids.drawn();
+        let out = edge.drive(&Request::new("POST", "https://app.test/x", &[("cookie", &cookie)]), &origin);
+        assert_eq!((out.status, &out.body), (503, &Body::Gate("Service Unavailable\n".into())));
+        assert_eq!((out.log.event, out.log.action.as_deref()), ("kv_write_failed", Some("rotate")));
+        assert!(out.session_cookie().is_none());
+        assert_eq!(edge.sids.drawn(), drawn + 1, "the rotated session was minted, then withheld");
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+        assert_forwarded_as(&get(&mut edge.fresh_isolate(), &cookie), "carol");
+
+        // A write that succeeds on a retry is recorded.
+        edge.kv.fail_next_writes(2);
+        let (_, cookie) = log_in(&mut edge, "dave", None);
+        let out = edge.drive(&Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &cookie)]), &Origin::ok());
+        assert_eq!(out.status, 303);
+        assert_revoked(&get(&mut edge.fresh_isolate(), &cookie), "revoked_session");
+    }
+
+    fn unreadable_kv_follows_kv_failure_and_pins_need_no_read() {
+        for (setting, forwarded) in [("closed", false), ("open", true)] {
+            let mut edge = Edge::new(gate_with(&[("KV_FAILURE", setting)]));
+            let (_, cookie) = log_in(&mut edge, "alice", None);
+            let (_, other) = log_in(&mut edge, "bob", None);
+            edge.drive(&Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &other)]), &Origin::ok());
+            edge.kv.fail_reads(true);
+            let out = get(&mut edge, &cookie);
+            if forwarded {
+                assert_forwarded_as(&out, "alice");
+                assert_eq!(out.log.reason.as_deref(), Some("kv_failure_open"));
+            } else {
+                assert_eq!((out.status, out.log.event), (503, "kv_failure"));
+                assert!(out.forward.is_none());
+            }
+            // A revocation this isolate wrote is enforced without reading KV.
+            let reads = edge.kv.reads();
+            assert_revoked(&get(&mut edge, &other), "revoked_session");
+            assert_eq!(edge.kv.reads(), reads, "{setting}");
+        }
+    }
+
+    fn a_revocation_pinned_while_the_reads_were_in_flight_wins() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        let sid = SessionId::from_bytes(Sids::nth(1));
+        edge.pin_while_reading(KvWrite {
+            key: format!("sid:{}", sid.expose()),
+            value: "1".into(),
+            ttl: Some(Seconds(43_200)),
+            pin_until: Millis(NOW + 43_200_000),
+        });
+        let out = get(&mut edge, &cookie);
+        assert_eq!(edge.kv.reads(), 2, "KV was read, and said absent");
+        assert_revoked(&out, "revoked_session");
+    }
+
+    fn a_watched_stream_ends_with_its_session() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        let stream = Origin::answers(200, &[("content-type", "text/event-stream")]);
+        let out = edge.drive(&Request::new("GET", "https://app.test/events", &[("cookie", &cookie)]), &stream);
+        let watch = out.watch.expect("a streamed response is watched");
+        assert!(get(&mut edge, &cookie).watch.is_none(), "a plain response is not");
+        let mut other = edge.fresh_isolate();
+        assert_eq!(edge.check(&watch), Ok(()));
+        edge.drive(&Request::new("POST", "https://app.test/.session-gate/logout", &[("cookie", &cookie)]), &Origin::ok());
+        assert_eq!(edge.check(&watch), Err(Ended::Revoked));
+        assert_eq!(other.check(&watch), Err(Ended::Revoked), "read afresh from KV");
+        // A WebSocket too, and it ends at the absolute expiry.
+        let (_, cookie) = log_in(&mut edge, "bob", None);
+        let ws = Request::new("GET", "https://app.test/ws", &[("cookie", &cookie), ("upgrade", "websocket"), ("connection", "Upgrade")]);
+        let out = edge.drive(&ws, &Origin::answers(101, &[("upgrade", "websocket"), ("connection", "Upgrade")]));
+        assert_eq!((out.status, out.log.status), (101, 101));
+        assert!(out.header("upgrade").is_none(), "per-connection headers are the runtime's");
+        let watch = out.watch.expect("a WebSocket is watched");
+        edge.clock.set(NOW + 43_200_000);
+        assert_eq!(edge.check(&watch), Err(Ended::Expired));
+    }
+
+    fn an_unreachable_origin_is_a_502_and_a_refused_handshake_replaces_the_answer() {
+        let mut edge = Edge::new(gate());
+        let (_, cookie) = log_in(&mut edge, "alice", None);
+        let out = edge.drive(&Request::new("GET", "https://app.test/x", &[("cookie", &cookie)]), &Origin::unreachable());
+        assert_eq!((out.status, out.log.event, out.log.status), (502, "origin_error", 502));
+        assert!(out.forward.is_some());
+        let origin = Origin::answers(200, &[("x-session-revoke-user", "a b"), ("x-custom", "origin")]);
+        let out = edge.drive(&Request::new("POST", "https://app.test/x", &[("cookie", &cookie)]), &origin);
+        assert_eq!(out.status, 502);
+        assert!(matches!(&out.body, Body::Gate(b) if b.starts_with("Bad Gateway")));
+        assert_eq!((out.log.event, out.log.status), ("handshake_error", 502));
+        assert!(out.header("x-custom").is_none());
+        assert!(out.writes[0].1, "the presented session was revoked");
+        assert_revoked(&get(&mut edge, &cookie), "revoked_session");
+    }
 }

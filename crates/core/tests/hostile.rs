@@ -2,81 +2,46 @@
 //! tests, the fuzzers or the end-to-end attack suite found, pinned at the
 //! decision function. Pure: no worker, no network, no clock.
 
-use session_gate_core::gate::{Evaluation, Gate};
-use session_gate_core::session::{seal, Claims, Roles, SessionId};
-use session_gate_core::settings::Settings;
-use session_gate_core::time::Millis;
-use session_gate_core::verdict::{Forward, Reply, RequestParts, RevocationLookups, Verdict};
+mod common;
 
-const NOW: u64 = 1_700_000_000_000;
+use common::{
+    all, cookie_for, finish_upgrade, finish_with, forward, fresh_cookie, gate_from, header,
+    headers, reply, status, with_cookie, Sids, NAME,
+};
+use session_gate_core::gate::Gate;
+use session_gate_core::session::{Claims, Roles, SessionId};
+use session_gate_core::verdict::{Reply, Verdict};
+
+const NOW: u64 = common::NOW;
 const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
-const NAME: &str = "__Host-session";
 const ORIGIN: &str = "http://127.0.0.1:9000";
 
+/// One signing key, `/public/*` public, the origin at [`ORIGIN`].
+fn gate_with(pairs: &[(&str, &str)]) -> Gate {
+    let defaults = [
+        ("SESSION_KEYS", KEYS),
+        ("PUBLIC_PATHS", "/public/*"),
+        ("ORIGIN_URL", ORIGIN),
+    ];
+    gate_from(&[pairs, &defaults[..]].concat())
+}
+
 fn gate() -> Gate {
-    let settings = Settings::from_lookup(|name| match name {
-        "SESSION_KEYS" => Some(KEYS.into()),
-        "PUBLIC_PATHS" => Some("/public/*".into()),
-        "ORIGIN_URL" => Some(ORIGIN.into()),
-        _ => None,
-    })
-    .expect("test settings are valid");
-    Gate::new(settings)
+    gate_with(&[])
 }
 
+/// A `Cookie` header with alice's live session.
 fn session_cookie(gate: &Gate) -> String {
-    let claims = Claims {
-        sid: SessionId::from_bytes([7; 16]),
-        sub: "alice".into(),
-        iat: NOW - 1000,
-        seen: NOW - 1000,
-        roles: Roles::none(),
-    };
-    format!(
-        "{NAME}={}",
-        seal(&claims, gate.settings().keys.signing_key(), NAME)
-    )
+    with_cookie(&fresh_cookie(gate))
 }
 
+/// Both phases for `path` on `https://gate.example`, no revocation in KV.
 fn decide(gate: &Gate, method: &str, path: &str, hdrs: &[(&str, &str)]) -> Verdict {
-    let list: Vec<(String, String)> = hdrs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let url = format!("https://gate.example{path}");
-    let parts = RequestParts {
-        method,
-        url: &url,
-        headers: &list,
-
-        nonce: [9; 16],
-    };
-    match gate.evaluate(&parts, Millis(NOW)) {
-        Evaluation::Done(v) => v,
-        Evaluation::NeedsRevocation(p) => gate.resolve(*p, RevocationLookups::none(), Millis(NOW)),
-    }
-}
-
-fn forward(v: Verdict) -> Forward {
-    match v {
-        Verdict::Forward(f) => *f,
-        Verdict::Reply(r) => panic!("expected a forward, got {} {:?}", r.status, r.body),
-    }
-}
-
-fn reply(v: Verdict) -> Reply {
-    match v {
-        Verdict::Reply(r) => *r,
-        Verdict::Forward(f) => panic!("expected a reply, got a forward to {}", f.url),
-    }
+    common::decide(gate, method, &format!("https://gate.example{path}"), hdrs)
 }
 
 fn location(r: &Reply) -> &str {
-    r.headers
-        .iter()
-        .find(|(n, _)| n == "location")
-        .map(|(_, v)| v.as_str())
-        .expect("a Location header")
+    header(&r.headers, "location").expect("a Location header")
 }
 
 /// `/;jsessionid=x/evil.com` once scrubbed was `//evil.com`: the scrub
@@ -100,13 +65,6 @@ fn scrubbed_path_parameters_leave_no_empty_segment() {
         let f = forward(decide(&g, "POST", path, &[("cookie", &session_cookie(&g))]));
         assert_eq!(f.url, format!("{ORIGIN}{clean}"), "{path}");
         assert_eq!(f.log.path.as_deref(), Some(clean), "{path}");
-    }
-}
-
-fn status(v: Verdict) -> u16 {
-    match v {
-        Verdict::Reply(r) => r.status,
-        Verdict::Forward(_) => 0,
     }
 }
 
@@ -214,10 +172,7 @@ fn a_session_cookie_tossed_inside_another_value_is_never_read() {
             seen: NOW - 1000,
             roles: Roles::none(),
         };
-        format!(
-            "{NAME}={}",
-            seal(&claims, g.settings().keys.signing_key(), NAME)
-        )
+        with_cookie(&cookie_for(&g, &claims))
     };
     // Tossed alone: no session at all.
     for tossed in [
@@ -275,22 +230,14 @@ fn a_session_cookie_tossed_inside_another_value_is_never_read() {
 fn an_origin_set_cookie_planting_a_session_cookie_is_dropped() {
     let g = gate();
     let f = forward(decide(&g, "GET", "/public/x", &[]));
-    let origin: Vec<(String, String)> = [
+    let origin = headers(&[
         ("set-cookie", "theme=x,__Host-session=planted; Path=/"),
         ("set-cookie", "t=\"a, __host-session = planted\""),
         ("set-cookie", "=__Host-session=planted"),
         ("set-cookie", "kept=1; Path=/"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let plan = g.finish(f.clone(), 200, &origin, Millis(NOW), &mut || None);
-    let cookies: Vec<&str> = plan
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "set-cookie")
-        .map(|(_, v)| v.as_str())
-        .collect();
+    ]);
+    let plan = finish_with(&g, &f, &origin, &Sids::broken());
+    let cookies = all(&plan.headers, "set-cookie");
     assert_eq!(cookies, ["kept=1; Path=/"]);
 }
 
@@ -312,7 +259,7 @@ fn an_upgrade_response_is_filtered_like_any_other() {
             ("connection", "Upgrade"),
         ],
     ));
-    let origin: Vec<(String, String)> = [
+    let origin = headers(&[
         ("upgrade", "websocket"),
         ("connection", "Upgrade"),
         ("sec-websocket-accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
@@ -322,12 +269,8 @@ fn an_upgrade_response_is_filtered_like_any_other() {
         ("x-session-user", "mallory"),
         ("set-cookie", "__Host-session=forged; Path=/"),
         ("set-cookie", "theme=dark"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let mut sid = || Some([9u8; 16]);
-    let plan = g.finish(f.clone(), 101, &origin, Millis(NOW), &mut sid);
+    ]);
+    let plan = finish_upgrade(&g, &f, &origin, &Sids::new());
     let names: Vec<&str> = plan.headers.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -340,12 +283,7 @@ fn an_upgrade_response_is_filtered_like_any_other() {
         "{:?}",
         plan.headers
     );
-    let cookies: Vec<&str> = plan
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "set-cookie")
-        .map(|(_, v)| v.as_str())
-        .collect();
+    let cookies = all(&plan.headers, "set-cookie");
     assert_eq!(cookies[0], "theme=dark");
     // The login was applied: a fresh session for mallory, signed by the gate.
     assert!(
@@ -367,7 +305,7 @@ fn scrubbed_response_urls_never_leave_the_site() {
     let f = forward(decide(&g, "GET", "/public/x", &[]));
     let run = |name: &str, value: &str| -> String {
         let origin = vec![(name.to_owned(), value.to_owned())];
-        let plan = g.finish(f.clone(), 200, &origin, Millis(NOW), &mut || None);
+        let plan = finish_with(&g, &f, &origin, &Sids::broken());
         plan.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -402,16 +340,7 @@ fn scrubbed_response_urls_never_leave_the_site() {
 /// the default forwards it.
 #[test]
 fn confusable_segments_are_refused_only_when_asked() {
-    let refuse = Gate::new(
-        Settings::from_lookup(|name| match name {
-            "SESSION_KEYS" => Some(KEYS.into()),
-            "PUBLIC_PATHS" => Some("/public/*".into()),
-            "ORIGIN_URL" => Some(ORIGIN.into()),
-            "CONFUSABLE_PATHS" => Some("refuse".into()),
-            _ => None,
-        })
-        .expect("test settings are valid"),
-    );
+    let refuse = gate_with(&[("CONFUSABLE_PATHS", "refuse")]);
     for path in [
         "/public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin",
         "/public/%E2%80%A5/admin",

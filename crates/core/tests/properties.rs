@@ -18,9 +18,12 @@
 //! to run more, e.g. `PROPTEST_CASES=20000 cargo test -p session-gate-core --test properties`.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+use common::{evaluate, gate_from, header, verdict, Request, KEYS, NAME, NOW};
 use session_gate_core::encoding::{b64url_decode, b64url_encode, percent_decode};
 use session_gate_core::gate::Evaluation;
 use session_gate_core::gate::Gate;
@@ -31,15 +34,8 @@ use session_gate_core::scrub::{scrub_emitted_url, scrub_refresh};
 use session_gate_core::session::{
     is_valid_sub, seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie, MAC_LABEL,
 };
-use session_gate_core::settings::Settings;
-use session_gate_core::time::Millis;
-use session_gate_core::verdict::{RequestParts, RevocationLookups, Verdict};
+use session_gate_core::verdict::Verdict;
 
-const NOW: u64 = 1_700_000_000_000;
-const NAME: &str = "__Host-session";
-/// `k1` = 32 bytes of 0x01 (signs), `k0` = 32 bytes of 0x02.
-const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE,\
-                    k0:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
 const IDLE_MS: u64 = 1_800_000;
 const ABSOLUTE_MS: u64 = 43_200_000;
 const HOST: &str = "gate.example";
@@ -63,21 +59,9 @@ fn ring() -> KeyRing {
     KeyRing::parse(KEYS).unwrap()
 }
 
-fn gate(extra: &[(&str, &str)]) -> Gate {
-    let settings = Settings::from_lookup(|name| {
-        extra
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-            .or_else(|| (name == "SESSION_KEYS").then(|| KEYS.to_owned()))
-    })
-    .unwrap();
-    Gate::new(settings)
-}
-
 /// The gate the path and header properties run against.
 fn test_gate() -> Gate {
-    gate(&[
+    gate_from(&[
         ("ORIGIN_URL", ORIGIN),
         ("PUBLIC_PATHS", "/public/*,/assets/app.js"),
     ])
@@ -296,19 +280,7 @@ fn verify(value: &str) -> Result<Claims, CookieError> {
 
 /// Runs both steps of the gate with no revocations.
 fn run(gate: &Gate, method: &str, url: &str, headers: &[(String, String)]) -> Verdict {
-    let parts = RequestParts {
-        method,
-        url,
-        headers,
-
-        nonce: [9; 16],
-    };
-    match gate.evaluate(&parts, Millis(NOW)) {
-        Evaluation::Done(v) => v,
-        Evaluation::NeedsRevocation(pending) => {
-            gate.resolve(*pending, RevocationLookups::none(), Millis(NOW))
-        }
-    }
+    verdict(gate, &Request::from_list(method, url, headers.to_vec()))
 }
 
 /// Everything about a verdict that the client or the origin can observe.
@@ -323,13 +295,6 @@ fn observable(verdict: &Verdict) -> String {
             r.status, r.headers, r.body, r.log
         ),
     }
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 /// Checks that `path` (the part of a URL before `?`) is in normal form.
@@ -421,8 +386,7 @@ proptest! {
         prop_assert!(verify(&changed).is_err(), "accepted a change at {}", i);
         // Nor does the gate find a session in it, wherever the byte landed.
         let headers = vec![("cookie".to_owned(), format!("{NAME}={changed}"))];
-        let parts = RequestParts { method: "GET", url: "https://gate.example/app", headers: &headers, nonce: [9; 16] };
-        match gate.evaluate(&parts, Millis(NOW)) {
+        match evaluate(&gate, &Request::from_list("GET", "https://gate.example/app", headers)) {
             Evaluation::Done(Verdict::Reply(r)) => prop_assert_eq!(r.status, 401),
             other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),
         }
@@ -782,7 +746,7 @@ proptest! {
         if secret {
             extra.push(("ORIGIN_SECRET", secret_value));
         }
-        let gate = gate(&extra);
+        let gate = gate_from(&extra);
         let mut headers: Vec<(String, String)> = client.clone();
         if let Some(claims) = &session {
             let cookie = seal(claims, gate.settings().keys.signing_key(), NAME);
