@@ -500,7 +500,7 @@ async fn watch_connection(
                 c.borrow().pinned(
                     &watch.user_key,
                     &watch.sid_key,
-                    watch.session.claims.iat,
+                    watch.session.claims.iat(),
                     now,
                 )
             })

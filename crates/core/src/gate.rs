@@ -9,13 +9,14 @@
 use crate::assertion::{self, AssertionClaims};
 use crate::confusables::path_has_confusable;
 use crate::edits::diff;
-use crate::encoding::{b64url_encode, percent_encode_component, JsonObject};
+use crate::encoding::{b64url_encode, percent_encode_component};
 use crate::handshake::{self, Handshake, Requested};
 use crate::headers::{
     find_session_cookie, is_identity_header, is_never_forwarded, plants_session_cookie,
     strip_session_cookie, CookieSearch, FORWARDED_FOR, FORWARDED_HOST, FORWARDED_PROTO,
 };
 use crate::inspect::Inspected;
+use crate::json::JsonObject;
 use crate::log::LogRecord;
 use crate::path::{normalize, PathError};
 use crate::revocation::{self, Revocation};
@@ -379,9 +380,9 @@ impl Gate {
             Ok(live) => {
                 let claims = live.session.claims();
                 Evaluation::NeedsRevocation(Box::new(PendingRevocation {
-                    user_key: revocation::user_key(&claims.sub),
-                    sid_key: revocation::sid_key(claims.sid.expose()),
-                    issued_at: claims.iat,
+                    user_key: revocation::user_key(claims.sub()),
+                    sid_key: revocation::sid_key(claims.sid().expose()),
+                    issued_at: claims.iat(),
                     state: Pending { inbound, live },
                 }))
             }
@@ -414,8 +415,8 @@ impl Gate {
             Err(_) => {
                 let mut log = inbound.log("kv_failure");
                 log.status = 503;
-                log.fingerprint = Some(live.session.claims().sid.fingerprint());
-                log.sub = Some(live.session.claims().sub.clone());
+                log.fingerprint = Some(live.session.claims().sid().fingerprint());
+                log.sub = Some(live.session.claims().sub().to_owned());
                 let mut reply = text_reply(503, "Service Unavailable\n", log);
                 reply.headers.push(("retry-after".into(), "5".into()));
                 Verdict::Reply(Box::new(reply))
@@ -441,15 +442,12 @@ impl Gate {
         }
         let signer = self.settings.keys.signing_key();
         let old = live.session.claims();
-        let claims = Claims {
-            seen: now.max(old.seen),
-            ..old.clone()
-        };
+        let claims = old.with_seen(now.max(old.seen()));
         let value = seal(&claims, signer, &self.settings.cookie_name);
         Some(set_cookie(
             &self.settings.cookie_name,
             &value,
-            self.settings.time.max_age_secs(claims.iat, now),
+            self.settings.time.max_age_secs(claims.iat(), now),
         ))
     }
 
@@ -568,8 +566,8 @@ impl Gate {
     fn csrf_reply(&self, inbound: &Inbound, live: &Inspected) -> Reply {
         let mut log = inbound.log("csrf");
         log.status = 403;
-        log.fingerprint = Some(live.session.claims().sid.fingerprint());
-        log.sub = Some(live.session.claims().sub.clone());
+        log.fingerprint = Some(live.session.claims().sid().fingerprint());
+        log.sub = Some(live.session.claims().sub().to_owned());
         json_reply(
             403,
             error_body("forbidden", Some("cross-site request")),
@@ -684,30 +682,30 @@ impl Gate {
         };
         if let Some(live) = live {
             let claims = live.session.claims();
-            let fingerprint = claims.sid.fingerprint();
-            headers.push(("x-session-user".into(), handshake::encode_sub(&claims.sub)));
+            let fingerprint = claims.sid().fingerprint();
+            headers.push(("x-session-user".into(), handshake::encode_sub(claims.sub())));
             headers.push(("x-session-id".into(), fingerprint.clone()));
-            headers.push(("x-session-issued-at".into(), claims.iat.to_string()));
-            if !claims.roles.is_empty() {
-                headers.push(("x-session-roles".into(), claims.roles.header_value()));
+            headers.push(("x-session-issued-at".into(), claims.iat().to_string()));
+            if !claims.roles().is_empty() {
+                headers.push(("x-session-roles".into(), claims.roles().header_value()));
             }
             log.fingerprint = Some(fingerprint);
-            log.sub = Some(claims.sub.clone());
+            log.sub = Some(claims.sub().to_owned());
         }
         if let Some(secret) = &self.settings.origin_secret {
             let claims = live.map(|l| l.session.claims());
             let assertion = AssertionClaims {
-                sub: claims.map(|c| c.sub.clone()),
-                sid: claims.map(|c| c.sid.fingerprint()),
-                iat: claims.map(|c| c.iat),
+                sub: claims.map(|c| c.sub().to_owned()),
+                sid: claims.map(|c| c.sid().fingerprint()),
+                iat: claims.map(|c| c.iat()),
                 exp: now.saturating_add(assertion::LIFETIME_MS),
                 aud: inbound.host.clone(),
                 mth: inbound.method.clone(),
                 pth: inbound.path.clone(),
                 qsh: assertion::query_hash(&inbound.query),
                 roles: claims
-                    .filter(|c| !c.roles.is_empty())
-                    .map(|c| c.roles.as_slice().to_vec()),
+                    .filter(|c| !c.roles().is_empty())
+                    .map(|c| c.roles().as_slice().to_vec()),
             };
             headers.push((
                 "x-session-assertion".into(),
@@ -746,8 +744,8 @@ impl Gate {
         let get_like = inbound.is_method("GET") || inbound.is_method("HEAD");
         let mut log = inbound.log("gate");
         if let Ok((live, _)) = &session {
-            log.fingerprint = Some(live.session.claims().sid.fingerprint());
-            log.sub = Some(live.session.claims().sub.clone());
+            log.fingerprint = Some(live.session.claims().sid().fingerprint());
+            log.sub = Some(live.session.claims().sub().to_owned());
         }
         let mut reply = match (endpoint, get_like, inbound.is_method("POST")) {
             // Anonymous callers learn only that the gate is up: the key
@@ -781,13 +779,13 @@ impl Gate {
                         200,
                         JsonObject::new()
                             .number("absolute_expires_at", live.liveness.absolute_expiry)
-                            .string("fingerprint", &c.sid.fingerprint())
+                            .string("fingerprint", &c.sid().fingerprint())
                             .number("idle_expires_at", live.liveness.idle_expiry)
-                            .number("issued_at", c.iat)
-                            .number("last_seen", c.seen)
+                            .number("issued_at", c.iat())
+                            .number("last_seen", c.seen())
                             .number("now", now)
-                            .strings("roles", c.roles.as_slice())
-                            .string("sub", &c.sub)
+                            .strings("roles", c.roles().as_slice())
+                            .string("sub", c.sub())
                             .finish(),
                         log,
                     )
@@ -996,8 +994,8 @@ impl Gate {
             return None;
         }
         Some(Watch {
-            user_key: revocation::user_key(&session.claims.sub),
-            sid_key: revocation::sid_key(session.claims.sid.expose()),
+            user_key: revocation::user_key(session.claims.sub()),
+            sid_key: revocation::sid_key(session.claims.sid().expose()),
             interval_ms: self.settings.revocation_cache_ms.max(MIN_WATCH_INTERVAL_MS),
             session: session.clone(),
         })
@@ -1052,7 +1050,7 @@ impl Gate {
             actions.push("revoke_user");
             // This browser's own session dies with the others, unless a
             // login below replaces it.
-            if current.is_some_and(|s| &s.claims.sub == user) {
+            if current.is_some_and(|s| s.claims.sub() == user) {
                 cookie = Some(clear_cookie(name));
             }
         }
@@ -1074,10 +1072,10 @@ impl Gate {
                     let roles = handshake
                         .roles
                         .clone()
-                        .unwrap_or_else(|| s.claims.roles.clone());
+                        .unwrap_or_else(|| s.claims.roles().clone());
                     // A rotation keeps the issue time: it can never extend
                     // the absolute lifetime.
-                    Some((s.claims.sub.clone(), s.claims.iat, roles))
+                    Some((s.claims.sub().to_owned(), s.claims.iat(), roles))
                 }
                 None => {
                     actions.push("rotate ignored: no session");
@@ -1095,21 +1093,24 @@ impl Gate {
             }
         }
         if let Some((sub, iat, roles)) = new_session {
-            match fresh_sid() {
-                Some(bytes) => {
-                    let claims = Claims {
-                        sid: SessionId::from_bytes(bytes),
-                        sub,
-                        iat,
-                        seen: now,
-                        roles,
-                    };
+            // `sub` passed `is_valid_sub`, the rule `Claims::new` applies
+            // (the handshake checked a login's, a rotation's comes from a
+            // verified cookie), so `Err` cannot happen; were it to, the
+            // browser is left without a session, as when the CSPRNG fails.
+            let claims = fresh_sid()
+                .map(|bytes| Claims::new(SessionId::from_bytes(bytes), sub, iat, now, roles));
+            match claims {
+                Some(Ok(claims)) => {
                     let value = seal(&claims, self.settings.keys.signing_key(), name);
                     cookie = Some(set_cookie(
                         name,
                         &value,
                         self.settings.time.max_age_secs(iat, now),
                     ));
+                }
+                Some(Err(_)) => {
+                    actions.push("no session: invalid claims");
+                    cookie = Some(clear_cookie(name));
                 }
                 None => {
                     actions.push("no session: CSPRNG failed");
@@ -1178,7 +1179,7 @@ fn all_written(writes: &[KvWrite], written: &[bool]) -> bool {
 /// The KV write that revokes one session until its absolute expiry.
 fn revoke_sid(claims: &Claims, absolute_expiry: u64, now: u64) -> KvWrite {
     KvWrite {
-        key: revocation::sid_key(claims.sid.expose()),
+        key: revocation::sid_key(claims.sid().expose()),
         value: now.to_string(),
         ttl_secs: Some(revocation::sid_ttl_secs(absolute_expiry, now)),
         pin_until: absolute_expiry,

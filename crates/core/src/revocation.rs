@@ -78,7 +78,7 @@ pub fn decide(
     };
     // A positive answer from either key revokes, even if the other failed.
     if let Ok(Some(epoch)) = user_epoch {
-        if claims.iat < epoch {
+        if claims.iat() < epoch {
             return Ok(Revocation::UserRevoked);
         }
     }
@@ -282,13 +282,14 @@ mod tests {
     use crate::session::{Roles, SessionId};
 
     fn claims(iat: u64) -> Claims {
-        Claims {
-            sid: SessionId::from_bytes([1; 16]),
-            sub: "alice".into(),
+        Claims::new(
+            SessionId::from_bytes([1; 16]),
+            "alice".into(),
             iat,
-            seen: iat,
-            roles: Roles::none(),
-        }
+            iat,
+            Roles::none(),
+        )
+        .expect("valid claims")
     }
 
     const C: KvFailure = KvFailure::Closed;

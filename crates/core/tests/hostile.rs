@@ -26,13 +26,14 @@ fn gate() -> Gate {
 }
 
 fn session_cookie(gate: &Gate) -> String {
-    let claims = Claims {
-        sid: SessionId::from_bytes([7; 16]),
-        sub: "alice".into(),
-        iat: NOW - 1000,
-        seen: NOW - 1000,
-        roles: Roles::none(),
-    };
+    let claims = Claims::new(
+        SessionId::from_bytes([7; 16]),
+        "alice".into(),
+        NOW - 1000,
+        NOW - 1000,
+        Roles::none(),
+    )
+    .expect("valid claims");
     format!(
         "{NAME}={}",
         seal(&claims, gate.settings().keys.signing_key(), NAME)
@@ -208,13 +209,14 @@ fn a_session_cookie_tossed_inside_another_value_is_never_read() {
     let g = gate();
     let cookie = session_cookie(&g);
     let mallory = {
-        let claims = Claims {
-            sid: SessionId::from_bytes([8; 16]),
-            sub: "mallory".into(),
-            iat: NOW - 1000,
-            seen: NOW - 1000,
-            roles: Roles::none(),
-        };
+        let claims = Claims::new(
+            SessionId::from_bytes([8; 16]),
+            "mallory".into(),
+            NOW - 1000,
+            NOW - 1000,
+            Roles::none(),
+        )
+        .expect("valid claims");
         format!(
             "{NAME}={}",
             seal(&claims, g.settings().keys.signing_key(), NAME)

@@ -262,13 +262,14 @@ impl Session {
     fn claims(&self) -> Claims {
         let roles = Roles::from_list(&self.roles).expect("valid roles");
         assert_eq!(roles.as_slice(), self.roles.as_slice(), "roles not sorted");
-        Claims {
-            sid: SessionId::from_bytes(self.sid),
-            sub: self.sub.clone(),
-            iat: self.iat,
-            seen: self.seen,
+        Claims::new(
+            SessionId::from_bytes(self.sid),
+            self.sub.clone(),
+            self.iat,
+            self.seen,
             roles,
-        }
+        )
+        .expect("valid claims")
     }
 
     fn fingerprint(&self) -> String {
