@@ -371,7 +371,7 @@ proptest! {
         let Verdict::Forward(fwd) = verdict else {
             return Err(TestCaseError::fail(format!("not forwarded: {}", observable(&verdict))));
         };
-        let sub = encode_sub(&claims.sub());
+        let sub = encode_sub(claims.sub());
         prop_assert_eq!(header(&fwd.headers, "x-session-user"), Some(sub.as_str()));
         let fingerprint = claims.sid().fingerprint();
         prop_assert_eq!(header(&fwd.headers, "x-session-id"), Some(fingerprint.as_str()));
@@ -796,7 +796,7 @@ proptest! {
         };
         let mut expected: Vec<(String, String)> = Vec::new();
         if let Some(c) = &session {
-            expected.push(("x-session-user".into(), encode_sub(&c.sub())));
+            expected.push(("x-session-user".into(), encode_sub(c.sub())));
             expected.push(("x-session-id".into(), c.sid().fingerprint()));
             expected.push(("x-session-issued-at".into(), c.iat().to_string()));
             if !c.roles().is_empty() {
