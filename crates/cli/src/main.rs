@@ -213,8 +213,11 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         let sub = args
             .value("--sub")
             .ok_or_else(|| usage("mint needs --sub"))?;
+        let bad_sub = || usage("--sub must be 1 to 256 bytes of printable UTF-8");
+        // Checked first, so that a bad --sub is named before other mistakes;
+        // `Claims::new` below applies the same rule.
         if !is_valid_sub(sub) {
-            return Err(usage("--sub must be 1 to 256 bytes of printable UTF-8"));
+            return Err(bad_sub());
         }
         let iat = args.millis("--iat")?.unwrap_or_else(now);
         let seen = args.millis("--seen")?.unwrap_or(iat);
@@ -223,13 +226,14 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
                 .ok_or_else(|| usage("--roles must be up to 32 distinct names of [A-Za-z0-9_.:-]{1,64} joined by commas, no spaces"))?,
             None => Roles::none(),
         };
-        let claims = Claims {
-            sid: SessionId::from_bytes(random::<16>()?),
-            sub: sub.to_owned(),
-            iat: iat.get(),
-            seen: seen.get(),
+        let claims = Claims::new(
+            SessionId::from_bytes(random::<16>()?),
+            sub.to_owned(),
+            iat,
+            seen,
             roles,
-        };
+        )
+        .map_err(|_| bad_sub())?;
         println!(
             "{}",
             seal(&claims, settings.keys.signing_key(), &settings.cookie_name)
@@ -260,20 +264,20 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         let session = &inspected.session;
         let c = session.claims();
         println!("kid:         {}", session.kid());
-        println!("fingerprint: {}", c.sid.fingerprint());
-        println!("sub:         {}", c.sub);
+        println!("fingerprint: {}", c.sid().fingerprint());
+        println!("sub:         {}", c.sub());
         println!(
             "iat:         {} ({} s ago)",
-            c.iat,
-            now.saturating_sub(Millis(c.iat)).whole_seconds()
+            c.iat(),
+            now.saturating_sub(c.iat()).whole_seconds()
         );
         println!(
             "seen:        {} ({} s ago)",
-            c.seen,
-            now.saturating_sub(Millis(c.seen)).whole_seconds()
+            c.seen(),
+            now.saturating_sub(c.seen()).whole_seconds()
         );
-        if !c.roles.is_empty() {
-            println!("roles:       {}", c.roles.header_value());
+        if !c.roles().is_empty() {
+            println!("roles:       {}", c.roles().header_value());
         }
         let live = &inspected.liveness;
         println!(
@@ -364,8 +368,8 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
                 .and_then(|c| c.verify(&settings.keys, &settings.cookie_name))
                 .map_err(|e| Fail(format!("not a sid, nor a valid cookie: {e}"), 1))?;
             let c = session.claims();
-            let expiry = Millis(c.iat).saturating_add(settings.time.absolute);
-            (c.sid.clone(), sid_ttl(expiry, now))
+            let expiry = c.iat().saturating_add(settings.time.absolute);
+            (c.sid().clone(), sid_ttl(expiry, now))
         };
         wrangler_put(
             &sid_key(sid.expose()),
@@ -412,9 +416,42 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
         };
         let claims = session_gate_core::assertion::verify(&text, &secret, &expected)
             .map_err(|e| Fail(format!("invalid assertion: {e}"), 1))?;
-        let json = serde_json::to_string_pretty(&claims)
+        let json = serde_json::to_string_pretty(&PrintedAssertion::from(&claims))
             .map_err(|_| Fail("could not print the claims".into(), 1))?;
         println!("{json}");
         Ok(())
+    }
+
+    /// An assertion's claims as `verify-assertion` prints them: the payload's
+    /// fields in its order, `roles` only when present (the core reads and
+    /// writes them without serde; printing them pretty is the CLI's).
+    #[derive(serde::Serialize)]
+    struct PrintedAssertion<'a> {
+        sub: &'a Option<String>,
+        sid: &'a Option<String>,
+        iat: &'a Option<u64>,
+        exp: u64,
+        aud: &'a str,
+        mth: &'a str,
+        pth: &'a str,
+        qsh: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        roles: &'a Option<Vec<String>>,
+    }
+
+    impl<'a> From<&'a session_gate_core::assertion::AssertionClaims> for PrintedAssertion<'a> {
+        fn from(c: &'a session_gate_core::assertion::AssertionClaims) -> Self {
+            Self {
+                sub: &c.sub,
+                sid: &c.sid,
+                iat: &c.iat,
+                exp: c.exp,
+                aud: &c.aud,
+                mth: &c.mth,
+                pth: &c.pth,
+                qsh: &c.qsh,
+                roles: &c.roles,
+            }
+        }
     }
 }

@@ -46,13 +46,14 @@ mod native {
     }
 
     fn claims() -> Claims {
-        Claims {
-            sid: SessionId::from_bytes([7; 16]),
-            sub: "alice@example.com".into(),
-            iat: NOW - 600_000,
-            seen: NOW - 10_000,
-            roles: Roles::none(),
-        }
+        Claims::new(
+            SessionId::from_bytes([7; 16]),
+            "alice@example.com".into(),
+            Millis(NOW - 600_000),
+            Millis(NOW - 10_000),
+            Roles::none(),
+        )
+        .expect("valid claims")
     }
 
     /// The bytes the tag of `cookie` covers, contiguous.
@@ -170,7 +171,7 @@ mod native {
                 let c = session.claims();
                 black_box(
                     policy
-                        .assess(Millis(c.iat), Millis(c.seen), Millis(black_box(NOW)))
+                        .assess(c.iat(), c.seen(), Millis(black_box(NOW)))
                         .unwrap(),
                 )
             })

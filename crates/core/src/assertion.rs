@@ -13,10 +13,10 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::encoding::{b64url_decode, b64url_encode, JsonObject};
+use crate::encoding::{b64url_decode, b64url_encode};
+use crate::json::{once, JsonObject, Reader};
 use crate::keyring::Key;
 
 /// Domain separation label of the assertion MAC.
@@ -25,8 +25,7 @@ pub const LABEL: &[u8] = b"session-gate/assertion/v1";
 pub const LIFETIME_MS: u64 = 60_000;
 
 /// The claims of an assertion.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AssertionClaims {
     /// The user, or `None` for an anonymous request on a public path.
     pub sub: Option<String>,
@@ -45,14 +44,14 @@ pub struct AssertionClaims {
     /// The [`query_hash`] of the forwarded query.
     pub qsh: String,
     /// The session's roles, when it has any.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub roles: Option<Vec<String>>,
 }
 
 impl AssertionClaims {
     /// The payload's JSON, written by hand: the fields in declaration order,
     /// `null` for the `sub`, `sid` and `iat` of a request without a session,
-    /// `roles` only when present. The same bytes as the serde derive.
+    /// `roles` only when present. The same bytes as serde's derive wrote
+    /// (a test compares them).
     pub fn to_json(&self) -> String {
         let text = |o: JsonObject, key, value: &Option<String>| match value {
             Some(v) => o.string(key, v),
@@ -74,6 +73,85 @@ impl AssertionClaims {
             o = o.strings("roles", roles);
         }
         o.finish()
+    }
+
+    /// Reads a payload's JSON strictly, accepting exactly what serde's
+    /// derive with `deny_unknown_fields` accepted (a test compares the two):
+    /// an object with each field at most once and no other key, where
+    /// `exp`, `aud`, `mth`, `pth` and `qsh` are required, and `sub`, `sid`,
+    /// `iat` and `roles` may be `null` or absent; or, as serde reads any
+    /// struct, an array of the fields in declaration order (`roles` may be
+    /// left off). `None` for anything else.
+    pub fn from_json(json: &[u8]) -> Option<Self> {
+        let mut fields = Fields::default();
+        let mut r = Reader::new(json);
+        if r.next_is(b'[') {
+            let mut count = 0;
+            r.array(|r, index| {
+                count = index + 1;
+                fields.read(r, index)
+            })?;
+            if count < FIELDS.len() - 1 {
+                return None;
+            }
+        } else {
+            r.object(|r, key| fields.read(r, FIELDS.iter().position(|f| *f == key)?))?;
+        }
+        r.end()?;
+        fields.finish()
+    }
+}
+
+/// The payload's keys, in declaration (and array) order.
+const FIELDS: [&str; 9] = [
+    "sub", "sid", "iat", "exp", "aud", "mth", "pth", "qsh", "roles",
+];
+
+/// The fields of an assertion as they are read: `None` until seen; for the
+/// nullable ones, `Some(None)` after a `null`.
+#[derive(Default)]
+struct Fields {
+    sub: Option<Option<String>>,
+    sid: Option<Option<String>>,
+    iat: Option<Option<u64>>,
+    exp: Option<u64>,
+    aud: Option<String>,
+    mth: Option<String>,
+    pth: Option<String>,
+    qsh: Option<String>,
+    roles: Option<Option<Vec<String>>>,
+}
+
+impl Fields {
+    /// Reads the value of field number `index` of [`FIELDS`]; `None` if it
+    /// is invalid or was read before.
+    fn read(&mut self, r: &mut Reader<'_>, index: usize) -> Option<()> {
+        match index {
+            0 => once(&mut self.sub, r.nullable(Reader::owned_string)),
+            1 => once(&mut self.sid, r.nullable(Reader::owned_string)),
+            2 => once(&mut self.iat, r.nullable(Reader::u64)),
+            3 => once(&mut self.exp, r.u64()),
+            4 => once(&mut self.aud, r.owned_string()),
+            5 => once(&mut self.mth, r.owned_string()),
+            6 => once(&mut self.pth, r.owned_string()),
+            7 => once(&mut self.qsh, r.owned_string()),
+            8 => once(&mut self.roles, r.nullable(Reader::strings)),
+            _ => None,
+        }
+    }
+
+    fn finish(self) -> Option<AssertionClaims> {
+        Some(AssertionClaims {
+            sub: self.sub.flatten(),
+            sid: self.sid.flatten(),
+            iat: self.iat.flatten(),
+            exp: self.exp?,
+            aud: self.aud?,
+            mth: self.mth?,
+            pth: self.pth?,
+            qsh: self.qsh?,
+            roles: self.roles.flatten(),
+        })
     }
 }
 
@@ -164,8 +242,7 @@ pub fn verify(
         return Err(AssertionError::BadTag);
     }
     let json = b64url_decode(payload).ok_or(AssertionError::Payload)?;
-    let claims: AssertionClaims =
-        serde_json::from_slice(&json).map_err(|_| AssertionError::Payload)?;
+    let claims = AssertionClaims::from_json(&json).ok_or(AssertionError::Payload)?;
     if expected.now > claims.exp {
         return Err(AssertionError::Expired);
     }
@@ -225,7 +302,8 @@ mod tests {
             ..claims()
         };
         for c in [claims(), anonymous] {
-            assert_eq!(c.to_json(), serde_json::to_string(&c).unwrap());
+            let reference = reference::Claims::from(c.clone());
+            assert_eq!(c.to_json(), serde_json::to_string(&reference).unwrap());
         }
     }
 
@@ -258,7 +336,7 @@ mod tests {
         assert_eq!(verify(&text, &other, &OK), Err(AssertionError::BadTag));
         let mut forged = claims();
         forged.sub = Some("admin".into());
-        let forged_payload = b64url_encode(&serde_json::to_vec(&forged).unwrap());
+        let forged_payload = b64url_encode(forged.to_json().as_bytes());
         let tag = text.split('.').nth(2).unwrap();
         assert_eq!(
             verify(&format!("v1.{forged_payload}.{tag}"), &key(), &OK),
@@ -294,5 +372,153 @@ mod tests {
             );
         }
         assert_eq!(verify("v1.x", &key(), &OK), Err(AssertionError::Format));
+    }
+
+    /// The claims as `AssertionClaims` was before the json module: serde's
+    /// derive. The hand-written reader and writer must agree with it.
+    mod reference {
+        use serde::{Deserialize, Serialize};
+
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Claims {
+            pub sub: Option<String>,
+            pub sid: Option<String>,
+            pub iat: Option<u64>,
+            pub exp: u64,
+            pub aud: String,
+            pub mth: String,
+            pub pth: String,
+            pub qsh: String,
+            #[serde(skip_serializing_if = "Option::is_none", default)]
+            pub roles: Option<Vec<String>>,
+        }
+
+        impl From<super::AssertionClaims> for Claims {
+            fn from(c: super::AssertionClaims) -> Self {
+                let super::AssertionClaims {
+                    sub,
+                    sid,
+                    iat,
+                    exp,
+                    aud,
+                    mth,
+                    pth,
+                    qsh,
+                    roles,
+                } = c;
+                Self {
+                    sub,
+                    sid,
+                    iat,
+                    exp,
+                    aud,
+                    mth,
+                    pth,
+                    qsh,
+                    roles,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_reader_agrees_with_serde_on_mutated_payloads() {
+        let anonymous = AssertionClaims {
+            sub: None,
+            sid: None,
+            iat: None,
+            roles: None,
+            ..claims()
+        };
+        let mut seeds: Vec<String> = vec![
+            claims().to_json(),
+            anonymous.to_json(),
+            r#"{"exp":1,"aud":"a","mth":"b","pth":"c","qsh":"d"}"#.into(),
+            r#" { "roles" : null , "qsh":"\u0064", "pth":"\/", "mth":"", "aud":"é", "exp" : 0 } "#
+                .into(),
+            r#"{"sub":"x","sid":null,"iat":18446744073709551615,"exp":18446744073709551616,"aud":"a","mth":"b","pth":"c","qsh":"d","roles":[]}"#.into(),
+            r#"{"sub":"\ud83d\ude00","iat":-0,"exp":1e2,"aud":"a","mth":"b","pth":"c","qsh":"d","x":1}"#.into(),
+            r#"["alice","f",1,2,"a","b","c","d"]"#.into(),
+            r#"[null,null,null,2,"a","b","c","d",["r"]]"#.into(),
+            r#"[null,null,null,2,"a","b","c","d",null,1]"#.into(),
+        ];
+        let tricky = [
+            "",
+            "{}",
+            "[]",
+            "null",
+            r#"{"sub":null,"sub":"x","exp":1,"aud":"a","mth":"b","pth":"c","qsh":"d"}"#,
+            r#"{"roles":null,"roles":null,"exp":1,"aud":"a","mth":"b","pth":"c","qsh":"d"}"#,
+            r#"{"exp":1,"aud":"a","mth":"b","pth":"c","qsh":"d","roles":[1]}"#,
+            r#"{"exp":1,"aud":"a","mth":"b","pth":"c","qsh":"d","roles":["a",]}"#,
+            r#"{"exp":1,"aud":"a","mth":"b","pth":"c","qsh":null}"#,
+            r#"{"exp":1,"aud":"a","mth":"b","pth":"c"}"#,
+            r#"["a","b",1]"#,
+        ];
+        seeds.extend(tricky.iter().map(|t| t.to_string()));
+        let bytes: &[u8] = b" \t\n\r\"\\,:{}[]0179-.eEnulxa\x00\x1f\x7f\xc3\xa9\xff";
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for seed in &seeds {
+            let seed = seed.as_bytes();
+            cases.push(seed.to_vec());
+            for i in 0..=seed.len() {
+                if i < seed.len() {
+                    let mut v = seed.to_vec();
+                    v.remove(i);
+                    cases.push(v);
+                }
+                for &b in bytes {
+                    let mut v = seed.to_vec();
+                    v.insert(i, b);
+                    cases.push(v);
+                    if i < seed.len() {
+                        let mut v = seed.to_vec();
+                        v[i] = b;
+                        cases.push(v);
+                    }
+                }
+            }
+        }
+        let (mut objects, mut arrays) = (0, 0);
+        for case in &cases {
+            let ours = AssertionClaims::from_json(case);
+            if ours.is_some() {
+                objects += usize::from(case.trim_ascii_start().starts_with(b"{"));
+                arrays += usize::from(case.trim_ascii_start().starts_with(b"["));
+            }
+            assert_eq!(
+                ours.map(reference::Claims::from),
+                serde_json::from_slice::<reference::Claims>(case).ok(),
+                "{}",
+                String::from_utf8_lossy(case)
+            );
+        }
+        assert!(
+            cases.len() > 20_000 && objects > 0 && arrays > 0,
+            "{} {objects} {arrays}",
+            cases.len()
+        );
+    }
+
+    #[test]
+    fn verify_reads_the_payload_with_the_json_reader() {
+        let signed = |json: &str| {
+            let payload = b64url_encode(json.as_bytes());
+            let tag = key().tag(&[LABEL, b"\0", payload.as_bytes()]);
+            format!("v1.{payload}.{}", b64url_encode(&tag))
+        };
+        let ok = claims().to_json();
+        assert_eq!(verify(&signed(&ok), &key(), &OK), Ok(claims()));
+        let unknown = ok.replacen('{', "{\"x\":1,", 1);
+        assert_eq!(
+            verify(&signed(&unknown), &key(), &OK),
+            Err(AssertionError::Payload)
+        );
+        let no_exp = ok.replacen("\"exp\":61000,", "", 1);
+        assert_eq!(
+            verify(&signed(&no_exp), &key(), &OK),
+            Err(AssertionError::Payload)
+        );
     }
 }

@@ -61,14 +61,14 @@ impl Gate {
     pub fn inspect(&self, value: &str, now: Millis) -> Result<Inspected, Refused> {
         let settings = self.settings();
         let unverified = UnverifiedCookie::parse(value).map_err(|e| Refused::cookie(e, None))?;
-        let kid = unverified.kid().to_owned();
+        let kid = unverified.untrusted_kid().to_owned();
         let session = unverified
             .verify(&settings.keys, &settings.cookie_name)
             .map_err(|e| Refused::cookie(e, Some(kid.clone())))?;
         let claims = session.claims();
         let liveness = settings
             .time
-            .assess(Millis(claims.iat), Millis(claims.seen), now)
+            .assess(claims.iat(), claims.seen(), now)
             .map_err(|e| Refused::time(e, &kid))?;
         let refresh_due =
             liveness.refresh_due || session.kid() != settings.keys.signing_key().kid();

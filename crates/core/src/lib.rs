@@ -25,6 +25,7 @@ pub mod gate;
 pub mod handshake;
 pub mod headers;
 pub mod inspect;
+pub mod json;
 pub mod keyring;
 pub mod log;
 pub mod nfc;

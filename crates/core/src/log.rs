@@ -2,7 +2,7 @@
 //! fingerprint and subject, never a cookie, a sid, a key or a query string.
 #![forbid(unsafe_code)]
 
-use crate::encoding::push_json_string_ascii as push_json_string;
+use crate::json::push_string_ascii as push_json_string;
 
 /// What the gate did with a request, as logged.
 #[derive(Clone, Debug, PartialEq, Eq)]

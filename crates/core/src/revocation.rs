@@ -98,7 +98,7 @@ pub fn decide(
     };
     // A positive answer from either key revokes, even if the other failed.
     if let Ok(Some(epoch)) = user_epoch {
-        if Millis(claims.iat) < epoch {
+        if claims.iat() < epoch {
             return Ok(Revocation::UserRevoked);
         }
     }
@@ -410,13 +410,14 @@ mod tests {
     use crate::session::{Roles, SessionId};
 
     fn claims(iat: u64) -> Claims {
-        Claims {
-            sid: SessionId::from_bytes([1; 16]),
-            sub: "alice".into(),
-            iat,
-            seen: iat,
-            roles: Roles::none(),
-        }
+        Claims::new(
+            SessionId::from_bytes([1; 16]),
+            "alice".into(),
+            Millis(iat),
+            Millis(iat),
+            Roles::none(),
+        )
+        .expect("valid claims")
     }
 
     const C: KvFailure = KvFailure::Closed;

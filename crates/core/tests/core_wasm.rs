@@ -26,13 +26,14 @@ fn random_sid() -> SessionId {
 }
 
 fn claims(sid: SessionId) -> Claims {
-    Claims {
+    Claims::new(
         sid,
-        sub: "zoë \"o'brien\"".into(),
-        iat: NOW - 600_000,
-        seen: NOW - 30_000,
-        roles: Roles::from_list(["support", "admin"]).unwrap(),
-    }
+        "zoë \"o'brien\"".into(),
+        Millis(NOW - 600_000),
+        Millis(NOW - 30_000),
+        Roles::from_list(["support", "admin"]).unwrap(),
+    )
+    .expect("valid claims")
 }
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -63,7 +64,7 @@ fn seal_and_verify_round_trip() {
     assert_eq!(verified.kid(), "k1");
     assert_eq!(verified.claims(), &original);
     assert_eq!(
-        verified.claims().roles.as_slice(),
+        verified.claims().roles().as_slice(),
         ["admin".to_string(), "support".to_string()]
     );
 
@@ -189,13 +190,14 @@ fn time_policy_boundaries() {
 fn gate_forwards_a_valid_session_with_identity_headers() {
     let gate = Gate::new(settings(&[]).unwrap());
     let sid = random_sid();
-    let session = Claims {
-        sid: sid.clone(),
-        sub: "alice".into(),
-        iat: NOW - 600_000,
-        seen: NOW - 30_000,
-        roles: Roles::from_list(["admin"]).unwrap(),
-    };
+    let session = Claims::new(
+        sid.clone(),
+        "alice".into(),
+        Millis(NOW - 600_000),
+        Millis(NOW - 30_000),
+        Roles::from_list(["admin"]).unwrap(),
+    )
+    .expect("valid claims");
     let cookie = seal(
         &session,
         gate.settings().keys.signing_key(),

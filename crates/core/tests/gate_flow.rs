@@ -9,7 +9,7 @@ use session_gate_core::assertion::{self, Expected};
 use session_gate_core::gate::Gate;
 use session_gate_core::gate::{Evaluation, ResponsePlan};
 use session_gate_core::revocation;
-use session_gate_core::session::{seal, Roles, SessionId, UnverifiedCookie};
+use session_gate_core::session::{seal, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
 use session_gate_core::time::{Millis, Seconds};
 use session_gate_core::verdict::{Ended, KvWrite, RevocationLookups, Verdict};
@@ -269,7 +269,7 @@ gate_test! {
         }
         assert_eq!(g.inspect(&flipped, Millis(NOW)).unwrap_err().untrusted_kid.as_deref(), Some("k1"));
         let ok = g.inspect(&fresh, Millis(NOW)).unwrap();
-        assert_eq!(ok.session.claims().sub, "alice");
+        assert_eq!(ok.session.claims().sub(), "alice");
         assert!(!ok.refresh_due);
         // On a public path the cause is logged too, and the request passes.
         let public = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
@@ -296,8 +296,8 @@ gate_test! {
         assert!(set.ends_with("; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=42600"), "{set}");
         let value = set.split(';').next().unwrap().strip_prefix("__Host-session=").unwrap();
         let refreshed = UnverifiedCookie::parse(value).unwrap().verify(&g.settings().keys, NAME).unwrap();
-        assert_eq!(refreshed.claims().seen, NOW);
-        assert_eq!(refreshed.claims().iat, NOW - 600_000);
+        assert_eq!(refreshed.claims().seen(), Millis(NOW));
+        assert_eq!(refreshed.claims().iat(), Millis(NOW - 600_000));
         let old_key = seal(&claims("alice", NOW, NOW), g.settings().keys.get("k0").unwrap(), NAME);
         let f = forward(decide(&g, "GET", "https://app.test/x", &[("cookie", &with_cookie(&old_key))]));
         assert!(f.context.set_cookie.expect("re-signed").contains("=v1.k1."));
@@ -417,8 +417,7 @@ gate_test! {
 
     fn assertion_binds_user_host_method_path_and_query() {
         let g = gate_with(&[("ORIGIN_SECRET", SECRET)]);
-        let mut c = claims("alice", NOW - 1000, NOW - 1000);
-        c.roles = Roles::from_list(["viewer"]).unwrap();
+        let c = claims_with_roles("alice", NOW - 1000, NOW - 1000, &["viewer"]);
         let cookie = with_cookie(&cookie_for(&g, &c));
         let f = forward(decide(&g, "PUT", "https://App.Test/a/./b?q=1", &[("cookie", &cookie), ("x-session-assertion", "forged")]));
         let text = all(&f.headers, "x-session-assertion");
@@ -468,17 +467,16 @@ gate_test! {
     fn handshake_login_logout_rotate_and_revoke_user() {
         let g = gate();
         let old_sid = SessionId::from_bytes([7; 16]);
-        let mut old = claims("alice", NOW - 600_000, NOW - 1000);
-        old.roles = Roles::from_list(["viewer"]).unwrap();
+        let old = claims_with_roles("alice", NOW - 600_000, NOW - 1000, &["viewer"]);
         let c = with_cookie(&cookie_for(&g, &old));
         let f = forward(decide(&g, "POST", "https://app.test/login", &[("cookie", &c)]));
         let sid_key = format!("sid:{}", old_sid.expose());
 
         let login = finish(&g, &f, &[("x-session-login", "bob"), ("x-session-roles", "b,a")]);
         let new = session_in(&g, &login.headers);
-        assert_eq!((new.sub.as_str(), new.iat, new.seen), ("bob", NOW, NOW));
-        assert_eq!(new.roles.header_value(), "a,b");
-        assert_ne!(new.sid, old_sid);
+        assert_eq!((new.sub(), new.iat(), new.seen()), ("bob", Millis(NOW), Millis(NOW)));
+        assert_eq!(new.roles().header_value(), "a,b");
+        assert_ne!(new.sid(), &old_sid);
         assert_eq!(login.kv_writes.iter().map(|w| w.key.as_str()).collect::<Vec<_>>(), [sid_key.as_str()]);
         assert_eq!(login.log.action.as_deref(), Some("login"));
 
@@ -488,18 +486,18 @@ gate_test! {
 
         let rotate = finish(&g, &f, &[("x-session-rotate", "1")]);
         let rotated = session_in(&g, &rotate.headers);
-        assert_eq!((rotated.sub.as_str(), rotated.iat), ("alice", NOW - 600_000));
-        assert_eq!(rotated.roles.header_value(), "viewer");
-        assert_ne!(rotated.sid, old_sid);
+        assert_eq!((rotated.sub(), rotated.iat()), ("alice", Millis(NOW - 600_000)));
+        assert_eq!(rotated.roles().header_value(), "viewer");
+        assert_ne!(rotated.sid(), &old_sid);
         assert_eq!(rotate.kv_writes[0].key, sid_key);
 
         let change = finish(&g, &f, &[("x-session-revoke-user", "alice"), ("x-session-login", "alice")]);
         let fresh = session_in(&g, &change.headers);
-        assert_eq!(fresh.iat, NOW);
+        assert_eq!(fresh.iat(), Millis(NOW));
         let epoch = change.kv_writes.iter().find(|w| w.key == "user:alice").expect("epoch");
         assert_eq!(epoch.value, NOW.to_string());
         assert_eq!(epoch.ttl, None);
-        assert!(fresh.iat >= NOW, "the new session is not revoked by the epoch written with it");
+        assert!(fresh.iat() >= Millis(NOW), "the new session is not revoked by the epoch written with it");
 
         let revoke_self = finish(&g, &f, &[("x-session-revoke-user", "alice")]);
         assert!(header(&revoke_self.headers, "set-cookie").unwrap().contains("Max-Age=0"));
@@ -667,7 +665,7 @@ fn handshakes_are_authenticated_with_origin_secret() {
     let tag = handshake_tag(&secret, NONCE_B64, &[("x-session-login", "admin"), ("x-session-roles", "admin")]);
     let signed = finish(&g, &f, &[("X-Session-Login", "admin"), ("X-Session-Roles", "admin"), ("X-Session-Handshake", &tag)]);
     assert_eq!(handshake_error(&signed), None);
-    assert_eq!(session_in(&g, &signed.headers).sub, "admin");
+    assert_eq!(session_in(&g, &signed.headers).sub(), "admin");
     assert!(header(&signed.headers, "x-session-handshake").is_none());
     // Unsigned, wrong tag, another nonce, other lines: refused, never a session.
     let other_nonce = handshake_tag(&secret, "AAAAAAAAAAAAAAAAAAAAAA", &[("x-session-login", "admin")]);
@@ -696,7 +694,7 @@ fn handshakes_are_authenticated_with_origin_secret() {
     // HANDSHAKE_AUTH=off: plain handshakes, as without ORIGIN_SECRET.
     let off = gate_with(&[("ORIGIN_SECRET", SECRET), ("HANDSHAKE_AUTH", "off")]);
     let f = forward(decide(&off, "GET", "https://app.test/about", &[]));
-    assert_eq!(session_in(&off, &finish(&off, &f, &[("x-session-login", "bob")]).headers).sub, "bob");
+    assert_eq!(session_in(&off, &finish(&off, &f, &[("x-session-login", "bob")]).headers).sub(), "bob");
     // On without the secret is a configuration error.
     assert!(Settings::from_lookup(|n| match n {
         "SESSION_KEYS" => Some(K1.into()),
@@ -758,7 +756,7 @@ gate_test! {
         assert!(login.writes.is_empty() && edge.kv.puts().is_empty());
         assert_eq!(edge.sids.drawn(), 1);
         let sid = SessionId::from_bytes(Sids::nth(1));
-        assert_eq!(session_in(edge.gate.as_ref(), &login.headers).iat, NOW);
+        assert_eq!(session_in(edge.gate.as_ref(), &login.headers).iat(), Millis(NOW));
 
         edge.clock.advance(5_000);
         let inside = get(&mut edge, &cookie);
@@ -835,7 +833,7 @@ gate_test! {
         let (epoch, _) = change.writes.iter().find(|(w, _)| w.key == "user:alice").unwrap();
         assert_eq!(epoch.ttl, None);
         let fresh = change.session_cookie().expect("the phone keeps a fresh session");
-        assert_eq!(session_in(edge.gate.as_ref(), &change.headers).iat, now);
+        assert_eq!(session_in(edge.gate.as_ref(), &change.headers).iat(), Millis(now));
         assert_eq!(edge.sids.drawn(), 4);
 
         edge.clock.advance(1_000);

@@ -10,6 +10,7 @@ use common::{
 };
 use session_gate_core::gate::Gate;
 use session_gate_core::session::{Claims, Roles, SessionId};
+use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Reply, Verdict};
 
 const NOW: u64 = common::NOW;
@@ -165,13 +166,14 @@ fn a_session_cookie_tossed_inside_another_value_is_never_read() {
     let g = gate();
     let cookie = session_cookie(&g);
     let mallory = {
-        let claims = Claims {
-            sid: SessionId::from_bytes([8; 16]),
-            sub: "mallory".into(),
-            iat: NOW - 1000,
-            seen: NOW - 1000,
-            roles: Roles::none(),
-        };
+        let claims = Claims::new(
+            SessionId::from_bytes([8; 16]),
+            "mallory".into(),
+            Millis(NOW - 1000),
+            Millis(NOW - 1000),
+            Roles::none(),
+        )
+        .expect("valid claims");
         with_cookie(&cookie_for(&g, &claims))
     };
     // Tossed alone: no session at all.

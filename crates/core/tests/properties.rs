@@ -34,6 +34,7 @@ use session_gate_core::scrub::{scrub_emitted_url, scrub_refresh};
 use session_gate_core::session::{
     is_valid_sub, seal, Claims, CookieError, Roles, SessionId, UnverifiedCookie, MAC_LABEL,
 };
+use session_gate_core::time::Millis;
 use session_gate_core::verdict::Verdict;
 
 const IDLE_MS: u64 = 1_800_000;
@@ -95,12 +96,15 @@ fn roles() -> impl Strategy<Value = Roles> {
 }
 
 fn claims_at(iat: impl Strategy<Value = (u64, u64)>) -> impl Strategy<Value = Claims> {
-    (any::<[u8; 16]>(), sub(), iat, roles()).prop_map(|(sid, sub, (iat, seen), roles)| Claims {
-        sid: SessionId::from_bytes(sid),
-        sub,
-        iat,
-        seen,
-        roles,
+    (any::<[u8; 16]>(), sub(), iat, roles()).prop_map(|(sid, sub, (iat, seen), roles)| {
+        Claims::new(
+            SessionId::from_bytes(sid),
+            sub,
+            Millis(iat),
+            Millis(seen),
+            roles,
+        )
+        .expect("valid claims")
     })
 }
 
@@ -342,25 +346,25 @@ proptest! {
         let Verdict::Forward(fwd) = verdict else {
             return Err(TestCaseError::fail(format!("not forwarded: {}", observable(&verdict))));
         };
-        let sub = encode_sub(&claims.sub);
+        let sub = encode_sub(claims.sub());
         prop_assert_eq!(header(&fwd.headers, "x-session-user"), Some(sub.as_str()));
-        let fingerprint = claims.sid.fingerprint();
+        let fingerprint = claims.sid().fingerprint();
         prop_assert_eq!(header(&fwd.headers, "x-session-id"), Some(fingerprint.as_str()));
-        let iat = claims.iat.to_string();
+        let iat = claims.iat().to_string();
         prop_assert_eq!(header(&fwd.headers, "x-session-issued-at"), Some(iat.as_str()));
-        let roles = claims.roles.header_value();
+        let roles = claims.roles().header_value();
         prop_assert_eq!(
             header(&fwd.headers, "x-session-roles"),
-            (!claims.roles.is_empty()).then_some(roles.as_str())
+            (!claims.roles().is_empty()).then_some(roles.as_str())
         );
         prop_assert_eq!(header(&fwd.headers, "cookie"), Some("a=1"));
         prop_assert_eq!(fwd.url.as_str(), format!("{ORIGIN}/app"));
         // The header value is the sub, percent-decoded.
         let decoded = percent_decode(&sub).unwrap();
-        prop_assert_eq!(String::from_utf8(decoded).unwrap(), claims.sub.clone());
+        prop_assert_eq!(String::from_utf8(decoded).unwrap(), claims.sub().to_owned());
         // Neither the cookie nor the sid reaches the origin.
         for (_, v) in &fwd.headers {
-            prop_assert!(!v.contains(&cookie) && !v.contains(claims.sid.expose()));
+            prop_assert!(!v.contains(&cookie) && !v.contains(claims.sid().expose()));
         }
     }
 }
@@ -413,13 +417,14 @@ proptest! {
 /// every byte value that keeps the text UTF-8.
 #[test]
 fn every_single_byte_change_to_one_cookie_is_refused_exhaustively() {
-    let claims = Claims {
-        sid: SessionId::from_bytes([0xA5; 16]),
-        sub: "zoë \"o'brien\" 日本".into(),
-        iat: NOW - 1000,
-        seen: NOW,
-        roles: Roles::from_list(["admin", "support:l2"]).unwrap(),
-    };
+    let claims = Claims::new(
+        SessionId::from_bytes([0xA5; 16]),
+        "zoë \"o'brien\" 日本".into(),
+        Millis(NOW - 1000),
+        Millis(NOW),
+        Roles::from_list(["admin", "support:l2"]).unwrap(),
+    )
+    .expect("valid claims");
     let value = seal(&claims, ring().signing_key(), NAME);
     assert_eq!(verify(&value).unwrap(), claims);
     let mut tried = 0;
@@ -765,11 +770,11 @@ proptest! {
         };
         let mut expected: Vec<(String, String)> = Vec::new();
         if let Some(c) = &session {
-            expected.push(("x-session-user".into(), encode_sub(&c.sub)));
-            expected.push(("x-session-id".into(), c.sid.fingerprint()));
-            expected.push(("x-session-issued-at".into(), c.iat.to_string()));
-            if !c.roles.is_empty() {
-                expected.push(("x-session-roles".into(), c.roles.header_value()));
+            expected.push(("x-session-user".into(), encode_sub(c.sub())));
+            expected.push(("x-session-id".into(), c.sid().fingerprint()));
+            expected.push(("x-session-issued-at".into(), c.iat().to_string()));
+            if !c.roles().is_empty() {
+                expected.push(("x-session-roles".into(), c.roles().header_value()));
             }
         }
         let mut seen: Vec<(String, String)> = fwd

@@ -160,12 +160,12 @@ fn same<T: PartialEq + std::fmt::Debug>(
 fn check_claims(e: &Expected, session: &VerifiedSession, errors: &mut Vec<String>) {
     let c = session.claims();
     same("kid", &e.kid, session.kid().to_owned(), errors);
-    same("sid", &e.sid, c.sid.expose().to_owned(), errors);
-    same("fingerprint", &e.fingerprint, c.sid.fingerprint(), errors);
-    same("sub", &e.sub, c.sub.clone(), errors);
-    same("iat", &e.iat, c.iat, errors);
-    same("seen", &e.seen, c.seen, errors);
-    same("roles", &e.roles, c.roles.as_slice().to_vec(), errors);
+    same("sid", &e.sid, c.sid().expose().to_owned(), errors);
+    same("fingerprint", &e.fingerprint, c.sid().fingerprint(), errors);
+    same("sub", &e.sub, c.sub().to_owned(), errors);
+    same("iat", &e.iat, c.iat().get(), errors);
+    same("seen", &e.seen, c.seen().get(), errors);
+    same("roles", &e.roles, c.roles().as_slice().to_vec(), errors);
 }
 
 fn check_liveness(e: &Expected, live: &Liveness, max_age: u64, errors: &mut Vec<String>) {
@@ -208,7 +208,7 @@ fn run(case: &Case) -> Result<(), Vec<String>> {
             let c = session.claims();
             settings
                 .time
-                .assess(Millis(c.iat), Millis(c.seen), Millis(case.now))
+                .assess(c.iat(), c.seen(), Millis(case.now))
                 .map_err(|t| describe(&Failure::Time(t)))
         }
     };
@@ -249,7 +249,7 @@ fn run(case: &Case) -> Result<(), Vec<String>> {
 
     if let (Ok(live), Ok(session)) = (&result, &verified) {
         let c = session.claims();
-        let max_age = settings.time.max_age(Millis(c.iat), Millis(case.now)).get();
+        let max_age = settings.time.max_age(c.iat(), Millis(case.now)).get();
         check_liveness(e, live, max_age, &mut errors);
         // Canonical form: sealing the claims again gives the same cookie.
         let key = settings.keys.get(session.kid()).expect("verified kid");

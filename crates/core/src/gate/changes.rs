@@ -31,7 +31,7 @@ pub(super) struct Change {
 /// The KV write that revokes one session until its absolute expiry.
 pub(super) fn revoke_sid(claims: &Claims, absolute_expiry: Millis, now: Millis) -> KvWrite {
     KvWrite {
-        key: revocation::sid_key(claims.sid.expose()),
+        key: revocation::sid_key(claims.sid().expose()),
         value: now.to_string(),
         ttl: Some(revocation::sid_ttl(absolute_expiry, now)),
         pin_until: absolute_expiry,
@@ -140,7 +140,7 @@ impl Gate {
             actions.push("revoke_user");
             // This browser's own session dies with the others, unless a
             // login below replaces it.
-            if current.is_some_and(|s| &s.claims.sub == user) {
+            if current.is_some_and(|s| s.claims.sub() == user) {
                 cookie = Some(clear_cookie(name));
             }
         }
@@ -162,10 +162,10 @@ impl Gate {
                     let roles = handshake
                         .roles
                         .clone()
-                        .unwrap_or_else(|| s.claims.roles.clone());
+                        .unwrap_or_else(|| s.claims.roles().clone());
                     // A rotation keeps the issue time: it can never extend
                     // the absolute lifetime.
-                    Some((s.claims.sub.clone(), Millis(s.claims.iat), roles))
+                    Some((s.claims.sub().to_owned(), s.claims.iat(), roles))
                 }
                 None => {
                     actions.push("rotate ignored: no session");
@@ -184,21 +184,24 @@ impl Gate {
             }
         }
         if let Some((sub, iat, roles)) = new_session {
-            match fresh_sid() {
-                Some(bytes) => {
-                    let claims = Claims {
-                        sid: SessionId::from_bytes(bytes),
-                        sub,
-                        iat: iat.get(),
-                        seen: now.get(),
-                        roles,
-                    };
+            // `sub` passed `is_valid_sub`, the rule `Claims::new` applies
+            // (the handshake checked a login's, a rotation's comes from a
+            // verified cookie), so `Err` cannot happen; were it to, the
+            // browser is left without a session, as when the CSPRNG fails.
+            let claims = fresh_sid()
+                .map(|bytes| Claims::new(SessionId::from_bytes(bytes), sub, iat, now, roles));
+            match claims {
+                Some(Ok(claims)) => {
                     let value = seal(&claims, self.settings.keys.signing_key(), name);
                     cookie = Some(set_cookie(
                         name,
                         &value,
-                        self.settings.time.max_age(iat, now).get(),
+                        self.settings.time.max_age(iat, now),
                     ));
+                }
+                Some(Err(_)) => {
+                    actions.push("no session: invalid claims");
+                    cookie = Some(clear_cookie(name));
                 }
                 None => {
                     actions.push("no session: CSPRNG failed");

@@ -6,7 +6,7 @@ use super::changes::revoke_sid;
 use super::inbound::Inbound;
 use super::replies::error_body;
 use super::{identify, Gate, SessionOutcome, GATE_PREFIX};
-use crate::encoding::JsonObject;
+use crate::json::JsonObject;
 use crate::session::clear_cookie;
 use crate::time::Millis;
 use crate::verdict::Reply;
@@ -49,13 +49,13 @@ impl Gate {
                     let c = live.session.claims();
                     let body = JsonObject::new()
                         .number("absolute_expires_at", live.liveness.absolute_expiry.get())
-                        .string("fingerprint", &c.sid.fingerprint())
+                        .string("fingerprint", &c.sid().fingerprint())
                         .number("idle_expires_at", live.liveness.idle_expiry.get())
-                        .number("issued_at", c.iat)
-                        .number("last_seen", c.seen)
+                        .number("issued_at", c.iat().get())
+                        .number("last_seen", c.seen().get())
                         .number("now", now.get())
-                        .strings("roles", c.roles.as_slice())
-                        .string("sub", &c.sub)
+                        .strings("roles", c.roles().as_slice())
+                        .string("sub", c.sub())
                         .finish();
                     Reply::json(200, body, log)
                 }

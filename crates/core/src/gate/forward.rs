@@ -15,7 +15,7 @@ use crate::headers::{
 use crate::inspect::Inspected;
 use crate::log::LogRecord;
 use crate::scrub::scrub_url;
-use crate::session::{seal, set_cookie, Claims};
+use crate::session::{seal, set_cookie};
 use crate::time::Millis;
 use crate::upstream::Rebase;
 use crate::verdict::{Forward, ResponseContext, SessionContext, Verdict};
@@ -36,15 +36,12 @@ impl Gate {
         }
         let signer = self.settings.keys.signing_key();
         let old = live.session.claims();
-        let claims = Claims {
-            seen: now.get().max(old.seen),
-            ..old.clone()
-        };
+        let claims = old.with_seen(now.max(old.seen()));
         let value = seal(&claims, signer, &self.settings.cookie_name);
         Some(set_cookie(
             &self.settings.cookie_name,
             &value,
-            self.settings.time.max_age(Millis(claims.iat), now).get(),
+            self.settings.time.max_age(claims.iat(), now),
         ))
     }
 
@@ -120,29 +117,29 @@ impl Gate {
         };
         if let Some(live) = live {
             let claims = live.session.claims();
-            let fingerprint = claims.sid.fingerprint();
-            headers.push(("x-session-user".into(), handshake::encode_sub(&claims.sub)));
+            let fingerprint = claims.sid().fingerprint();
+            headers.push(("x-session-user".into(), handshake::encode_sub(claims.sub())));
             headers.push(("x-session-id".into(), fingerprint.clone()));
-            headers.push(("x-session-issued-at".into(), claims.iat.to_string()));
-            if !claims.roles.is_empty() {
-                headers.push(("x-session-roles".into(), claims.roles.header_value()));
+            headers.push(("x-session-issued-at".into(), claims.iat().to_string()));
+            if !claims.roles().is_empty() {
+                headers.push(("x-session-roles".into(), claims.roles().header_value()));
             }
             identify(&mut log, live);
         }
         if let Some(secret) = &self.settings.origin_secret {
             let claims = live.map(|l| l.session.claims());
             let assertion = AssertionClaims {
-                sub: claims.map(|c| c.sub.clone()),
-                sid: claims.map(|c| c.sid.fingerprint()),
-                iat: claims.map(|c| c.iat),
+                sub: claims.map(|c| c.sub().to_owned()),
+                sid: claims.map(|c| c.sid().fingerprint()),
+                iat: claims.map(|c| c.iat().get()),
                 exp: now.get().saturating_add(assertion::LIFETIME_MS),
                 aud: inbound.host.clone(),
                 mth: inbound.method.clone(),
                 pth: inbound.path.clone(),
                 qsh: assertion::query_hash(&inbound.query),
                 roles: claims
-                    .filter(|c| !c.roles.is_empty())
-                    .map(|c| c.roles.as_slice().to_vec()),
+                    .filter(|c| !c.roles().is_empty())
+                    .map(|c| c.roles().as_slice().to_vec()),
             };
             headers.push((
                 "x-session-assertion".into(),

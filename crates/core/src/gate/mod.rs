@@ -136,8 +136,8 @@ impl SessionOutcome {
 /// Names the session in the log line: its fingerprint and its user.
 fn identify(log: &mut LogRecord, live: &Inspected) {
     let claims = live.session.claims();
-    log.fingerprint = Some(claims.sid.fingerprint());
-    log.sub = Some(claims.sub.clone());
+    log.fingerprint = Some(claims.sid().fingerprint());
+    log.sub = Some(claims.sub().to_owned());
 }
 
 impl Gate {
@@ -162,9 +162,9 @@ impl Gate {
                 let claims = live.session.claims();
                 Evaluation::NeedsRevocation(Box::new(PendingRevocation {
                     keys: RevocationKeys {
-                        user: revocation::user_key(&claims.sub),
-                        sid: revocation::sid_key(claims.sid.expose()),
-                        issued_at: Millis(claims.iat),
+                        user: revocation::user_key(claims.sub()),
+                        sid: revocation::sid_key(claims.sid().expose()),
+                        issued_at: claims.iat(),
                     },
                     inbound,
                     live,

@@ -6,8 +6,9 @@
 
 use super::inbound::Inbound;
 use super::{identify, Gate, NoSession};
-use crate::encoding::{percent_encode_component, JsonObject};
+use crate::encoding::percent_encode_component;
 use crate::inspect::Inspected;
+use crate::json::JsonObject;
 use crate::log::LogRecord;
 use crate::session::clear_cookie;
 use crate::verdict::{Forward, Reply};

@@ -37,9 +37,9 @@ impl Gate {
         }
         Some(Watch {
             keys: RevocationKeys {
-                user: revocation::user_key(&session.claims.sub),
-                sid: revocation::sid_key(session.claims.sid.expose()),
-                issued_at: Millis(session.claims.iat),
+                user: revocation::user_key(session.claims.sub()),
+                sid: revocation::sid_key(session.claims.sid().expose()),
+                issued_at: session.claims.iat(),
             },
             interval: self.settings.revocation_cache.max(MIN_WATCH_INTERVAL),
             session: session.clone(),

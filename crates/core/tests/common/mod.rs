@@ -72,15 +72,22 @@ pub fn gate_from(pairs: &[(&str, &str)]) -> Gate {
     Gate::new(settings_from(pairs).expect("test settings are valid"))
 }
 
-/// Claims with sid `[7; 16]` and no roles.
+/// Claims with sid `[7; 16]` and no roles, times in ms since the epoch.
 pub fn claims(sub: &str, iat: u64, seen: u64) -> Claims {
-    Claims {
-        sid: SessionId::from_bytes([7; 16]),
-        sub: sub.into(),
-        iat,
-        seen,
-        roles: Roles::none(),
-    }
+    claims_with_roles(sub, iat, seen, &[])
+}
+
+/// Claims with sid `[7; 16]` and these roles.
+pub fn claims_with_roles(sub: &str, iat: u64, seen: u64, roles: &[&str]) -> Claims {
+    let roles = Roles::from_list(roles).expect("valid roles");
+    Claims::new(
+        SessionId::from_bytes([7; 16]),
+        sub.into(),
+        Millis(iat),
+        Millis(seen),
+        roles,
+    )
+    .expect("valid claims")
 }
 
 /// A cookie value for `claims`, sealed with the gate's signing key.

@@ -24,6 +24,7 @@ use sha2::Sha256;
 use session_gate_core::encoding::b64url_encode;
 use session_gate_core::keyring::Key;
 use session_gate_core::session::{seal, Claims, Roles, SessionId};
+use session_gate_core::time::Millis;
 
 /// The `now` of most cases: 2023-11-14T22:13:20Z, in milliseconds.
 const NOW: u64 = 1_700_000_000_000;
@@ -262,13 +263,14 @@ impl Session {
     fn claims(&self) -> Claims {
         let roles = Roles::from_list(&self.roles).expect("valid roles");
         assert_eq!(roles.as_slice(), self.roles.as_slice(), "roles not sorted");
-        Claims {
-            sid: SessionId::from_bytes(self.sid),
-            sub: self.sub.clone(),
-            iat: self.iat,
-            seen: self.seen,
+        Claims::new(
+            SessionId::from_bytes(self.sid),
+            self.sub.clone(),
+            Millis(self.iat),
+            Millis(self.seen),
             roles,
-        }
+        )
+        .expect("valid claims")
     }
 
     fn fingerprint(&self) -> String {
