@@ -8,11 +8,12 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use session_gate_core::time::Millis;use session_gate_core::gate::Gate;
+use session_gate_core::gate::Evaluation;
+use session_gate_core::gate::Gate;
 use session_gate_core::path::normalize;
 use session_gate_core::scrub::{scrub_path_params, scrub_query, scrub_url};
 use session_gate_core::settings::Settings;
-use session_gate_core::gate::Evaluation;
+use session_gate_core::time::Millis;
 use session_gate_core::verdict::{RequestParts, Verdict};
 
 const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";

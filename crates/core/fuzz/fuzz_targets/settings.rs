@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use session_gate_core::time::Millis;use session_gate_core::path::normalize;
+use session_gate_core::path::normalize;
 use session_gate_core::settings::Settings;
 
 fuzz_target!(|data: &[u8]| {
