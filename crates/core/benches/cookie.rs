@@ -210,7 +210,9 @@ mod native {
                         assert!(matches!(v, Verdict::Forward(_)));
                         black_box(v)
                     }
-                    Evaluation::Done(_) => panic!("valid cookie refused"),
+                    Evaluation::Done(_) | Evaluation::NeedsBody(_) => {
+                        panic!("valid cookie refused")
+                    }
                 }
             })
         });

@@ -93,6 +93,7 @@ fn decide_with(
     match gate.evaluate(&parts, NOW) {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(p) => gate.resolve(*p, kv, NOW),
+        Evaluation::NeedsBody(_) => panic!("no BOUND_IDS here, no body to read"),
     }
 }
 

@@ -307,6 +307,7 @@ fn run(gate: &Gate, method: &str, url: &str, headers: &[(String, String)]) -> Ve
         Evaluation::NeedsRevocation(pending) => {
             gate.resolve(*pending, RevocationLookups::none(), NOW)
         }
+        Evaluation::NeedsBody(_) => panic!("no BOUND_IDS here, no body to read"),
     }
 }
 

@@ -19,6 +19,19 @@ use crate::session::{seal, set_cookie, Claims};
 use crate::upstream::Rebase;
 use crate::verdict::{Forward, ResponseContext, SessionContext, Verdict};
 
+/// The header that names the verified bound places' opaque parts.
+pub const CONTEXT: &str = "x-session-context";
+
+/// `X-Session-Context`: `name=opaque` for each verified bound place, joined
+/// by `, ` in the order of `BOUND_IDS`.
+pub(super) fn context_header(context: &[(String, String)]) -> String {
+    context
+        .iter()
+        .map(|(name, opaque)| format!("{name}={opaque}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether `text` is an IPv4 or IPv6 address as the platform writes
 /// `CF-Connecting-IP` (nothing else is passed on as the client's address).
 fn is_ip_address(text: &str) -> bool {
@@ -147,6 +160,9 @@ impl Gate {
                 "x-session-assertion".into(),
                 assertion::sign(&assertion, secret),
             ));
+        }
+        if !inbound.context.is_empty() {
+            headers.push((CONTEXT.into(), context_header(&inbound.context)));
         }
         headers.push((handshake::NONCE.into(), inbound.nonce.clone()));
         let session = live.map(|l| SessionContext {
