@@ -344,3 +344,15 @@ describe("BOUND_IDS without ORIGIN_SECRET", () => {
     }
   });
 });
+
+describe("docs/origin.md, binding conversation ids", () => {
+  it("shows the minting helpers exactly as the suite runs them", async () => {
+    const fs = await import("node:fs");
+    const doc = fs.readFileSync(path.join(ROOT, "docs/origin.md"), "utf8");
+    for (const file of ["bind_id.mjs", "bind_id.py"]) {
+      const code = fs.readFileSync(path.join(ROOT, "docs/examples", file), "utf8").trimEnd();
+      assert.ok(doc.includes(code), `docs/origin.md holds docs/examples/${file} verbatim`);
+    }
+    assert.ok(doc.includes(`\`${bindId("0123456789abcdef0123456789abcdef", "alice", "t1055")}\``), "the worked example is right");
+  });
+});
