@@ -135,6 +135,7 @@ describe("bound ids under wrangler dev", () => {
         secret: SECRET, host: new URL(gate.url).host, method: init.method ?? "GET", path: url.pathname, query: url.search.slice(1),
       });
       assert.equal(claims.sub, "alice");
+      assert.equal(claims.ctx, ctx, `${p}: the assertion covers the context`);
       if (init.body) {
         // The bytes the gate read are the bytes forwarded.
         assert.equal(seen[0].body.toString("utf8"), body);
@@ -145,7 +146,10 @@ describe("bound ids under wrangler dev", () => {
     const before = origin.requests.length;
     const res = await gate.fetch("/chat", { headers: as(alice, { "x-session-context": "thread=t1056" }) });
     await res.arrayBuffer();
-    assert.equal(origin.requests[before].headers["x-session-context"], undefined);
+    const plain = origin.requests[before];
+    assert.equal(plain.headers["x-session-context"], undefined);
+    const claims = verifyAssertion(plain.headers["x-session-assertion"], { secret: SECRET, host: new URL(gate.url).host, method: "GET", path: "/chat", query: "" });
+    assert.ok(!("ctx" in claims), "no ctx claim when no place held an id");
   });
 
   it("anything else in a bound place is refused with 403 before the origin, in every place", async () => {

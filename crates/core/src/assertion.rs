@@ -2,7 +2,7 @@
 //! gate, for this user, method and path.
 //!
 //! `v1.<payload>.<tag>`: payload is base64url (unpadded) JSON
-//! `{"sub","sid","iat","exp","aud","mth","pth","qsh"[,"roles"]}` where `sid`
+//! `{"sub","sid","iat","exp","aud","mth","pth","qsh"[,"roles"][,"ctx"]}` where `sid`
 //! is the session fingerprint, `exp` is now + 60 s in ms, `aud` the request's
 //! host, `mth` and `pth` the method and the forwarded path (without query),
 //! and `qsh` the [`query_hash`] of the forwarded query string. On a
@@ -47,6 +47,10 @@ pub struct AssertionClaims {
     /// The session's roles, when it has any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub roles: Option<Vec<String>>,
+    /// The verified bound places (`BOUND_IDS`), as `X-Session-Context`
+    /// carries them, when a place held the user's id.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ctx: Option<String>,
 }
 
 impl AssertionClaims {
@@ -72,6 +76,9 @@ impl AssertionClaims {
             .string("qsh", &self.qsh);
         if let Some(roles) = &self.roles {
             o = o.strings("roles", roles);
+        }
+        if let Some(ctx) = &self.ctx {
+            o = o.string("ctx", ctx);
         }
         o.finish()
     }
@@ -199,6 +206,7 @@ mod tests {
             pth: "/a".into(),
             qsh: query_hash("x=1"),
             roles: Some(vec!["admin".into()]),
+            ctx: None,
         }
     }
 
@@ -224,7 +232,15 @@ mod tests {
             pth: "/p\"q".into(),
             ..claims()
         };
-        for c in [claims(), anonymous] {
+        let bound = AssertionClaims {
+            ctx: Some("thread=t1055, x-thread-id=t1055".into()),
+            ..claims()
+        };
+        assert_eq!(
+            verify(&sign(&bound, &key()), &key(), &OK),
+            Ok(bound.clone())
+        );
+        for c in [claims(), anonymous, bound] {
             assert_eq!(c.to_json(), serde_json::to_string(&c).unwrap());
         }
     }

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use session_gate_core::assertion::{self, Expected};
 use session_gate_core::bound_ids::{self, places::MAX_BODY, BindError};
 use session_gate_core::gate::{Evaluation, Gate};
 use session_gate_core::keyring::Key;
@@ -198,6 +199,11 @@ gate_test! {
             let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let f = forward(as_alice(&g, "POST", &format!("https://app.test{url}"), &extra, &body));
             assert_eq!(header(&f.headers, "x-session-context"), Some(context), "{url}");
+            let path = url.split('?').next().unwrap();
+            let query = url.split_once('?').map_or("", |(_, q)| q);
+            let expected = Expected { aud: "app.test", mth: "POST", pth: path, query, now: NOW };
+            let claims = assertion::verify(header(&f.headers, "x-session-assertion").unwrap(), &key(), &expected).unwrap();
+            assert_eq!(claims.ctx.as_deref(), Some(context), "{url}");
             assert!(f.url.ends_with(&url), "{url}: forwarded as {}", f.url);
             let logged = f.log.path.clone().unwrap();
             assert!(!logged.contains(mine.split_once('.').unwrap().1), "{logged}");
@@ -214,6 +220,9 @@ gate_test! {
         // Nothing in any place: forwarded, no context header.
         let f = forward(as_alice(&g, "GET", "https://app.test/api/threads", &[], b""));
         assert_eq!(header(&f.headers, "x-session-context"), None);
+        let expected = Expected { aud: "app.test", mth: "GET", pth: "/api/threads", query: "", now: NOW };
+        let claims = assertion::verify(header(&f.headers, "x-session-assertion").unwrap(), &key(), &expected).unwrap();
+        assert_eq!(claims.ctx, None);
     }
 
     fn anything_else_is_refused_before_the_origin() {

@@ -155,6 +155,7 @@ impl Gate {
                 roles: claims
                     .filter(|c| !c.roles.is_empty())
                     .map(|c| c.roles.as_slice().to_vec()),
+                ctx: (!inbound.context.is_empty()).then(|| context_header(&inbound.context)),
             };
             headers.push((
                 "x-session-assertion".into(),
