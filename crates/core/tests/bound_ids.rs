@@ -29,16 +29,19 @@ const PLACES: &str = "path:/api/threads/{thread},query:thread_id,header:x-thread
 
 #[derive(Deserialize)]
 struct File {
-    cases: Vec<Case>,
+    cases: Vec<Vector>,
 }
 
 #[derive(Deserialize)]
-struct Case {
+struct Vector {
     secret: String,
     sub: String,
     opaque: String,
     id: String,
 }
+
+/// A request URL, its extra headers, its body and the context expected.
+type Case<'a> = (String, Vec<(&'a str, String)>, Vec<u8>, &'a str);
 
 fn gate_with(pairs: &[(&str, &str)]) -> Gate {
     let settings = Settings::from_lookup(|name| {
@@ -183,7 +186,7 @@ gate_test! {
     fn an_own_id_passes_in_every_place() {
         let g = gate();
         let mine = id("alice", "t1055");
-        let cases: Vec<(String, Vec<(&str, String)>, Vec<u8>, &str)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (format!("/api/threads/{mine}"), vec![], vec![], "thread=t1055"),
             (format!("/api/threads/{mine}/messages"), vec![], vec![], "thread=t1055"),
             (format!("/chat?thread_id={mine}&x=1"), vec![], vec![], "thread_id=t1055"),
