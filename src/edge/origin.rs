@@ -40,6 +40,9 @@ pub(crate) async fn read_body(
     request: &web_sys::Request,
     limit: usize,
 ) -> Result<Vec<u8>, JsValue> {
+    if request.body().is_none() {
+        return Ok(Vec::new());
+    }
     let copy = request.clone()?;
     let Some(stream) = copy.body() else {
         return Ok(Vec::new());
