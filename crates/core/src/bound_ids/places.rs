@@ -409,3 +409,96 @@ fn json_values(body: &[u8], name: &str, kind: BodyKind) -> Option<Vec<String>> {
         Err(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn places_parse_with_their_labels_and_names() {
+        let b = BoundIds::parse(
+            " path:/api/threads/{thread} ,query:thread_id,header:X-Thread-Id,json:thread_id,",
+        )
+        .unwrap();
+        let labels: Vec<&str> = b.places().iter().map(Place::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "path:/api/threads/{thread}",
+                "query:thread_id",
+                "header:x-thread-id",
+                "json:thread_id"
+            ]
+        );
+        let names: Vec<&str> = b.places().iter().map(Place::name).collect();
+        assert_eq!(names, ["thread", "thread_id", "x-thread-id", "thread_id"]);
+        assert!(BoundIds::parse("").unwrap().is_empty());
+        assert!(BoundIds::parse("header:x-a,header:X-A").is_err());
+    }
+
+    #[test]
+    fn log_paths_hide_the_bound_segment() {
+        let b = BoundIds::parse("path:/api/threads/{thread},path:/v1/{conv}/messages").unwrap();
+        assert_eq!(
+            b.log_path("/api/threads/t1.tag/messages").as_deref(),
+            Some("/api/threads/{thread}/messages")
+        );
+        assert_eq!(
+            b.log_path("/V1/c1.tag/messages").as_deref(),
+            Some("/V1/{conv}/messages")
+        );
+        assert_eq!(b.log_path("/api/threads"), None);
+        assert_eq!(b.log_path("/api/threads/"), None);
+        assert_eq!(b.log_path("/v1/c1/other"), None);
+    }
+
+    #[test]
+    fn query_names_are_read_as_lenient_origins_read_them() {
+        let q =
+            "a=1&thread_id=x&THREAD%5FID=y&thread_id%5B%5D=z&thread+id=no&thread_idx=no&thread_id";
+        assert_eq!(query_values(q, "thread_id"), ["x", "y", "z", ""]);
+        assert_eq!(query_values("thread_id=a%2Eb+c", "thread_id"), ["a.b c"]);
+        assert_eq!(query_values("thread_id=%zz", "thread_id"), ["%zz"]);
+    }
+
+    #[test]
+    fn header_names_fold_as_cgi_does() {
+        let h = headers(&[
+            ("x-thread-id", "a, b"),
+            ("x_thread_id", "c"),
+            ("x-thread-idx", "d"),
+        ]);
+        assert_eq!(header_values(&h, "x-thread-id"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn body_kinds_follow_the_content_type() {
+        let kind = |ct: Option<&str>| {
+            let h = ct.map_or_else(Vec::new, |ct| headers(&[("content-type", ct)]));
+            BodyKind::of(&h)
+        };
+        assert_eq!(kind(None), BodyKind::Json);
+        assert_eq!(
+            kind(Some("Application/JSON; charset=utf-8")),
+            BodyKind::Json
+        );
+        assert_eq!(kind(Some("application/ld+json")), BodyKind::Json);
+        assert_eq!(kind(Some("text/plain, application/json")), BodyKind::Json);
+        assert_eq!(kind(Some("text/plain;charset=UTF-8")), BodyKind::Text);
+        assert_eq!(
+            kind(Some("multipart/form-data; boundary=x")),
+            BodyKind::Ignored
+        );
+        assert_eq!(
+            kind(Some("application/x-www-form-urlencoded")),
+            BodyKind::Ignored
+        );
+    }
+}
