@@ -178,7 +178,10 @@ async fn handle(
     let mut read = None;
     let mut evaluation = gate.evaluate(&parts, now);
     if let Evaluation::NeedsBody(pending) = evaluation {
-        let bytes = read_body(request, pending.limit()).await?;
+        let Ok(bytes) = read_body(request, pending.limit()).await else {
+            let reply = Gate::body_unreadable(&method);
+            return Ok((reply_or_500(&reply)?, reply.log));
+        };
         evaluation = gate.with_body(*pending, bytes.clone(), now);
         read = Some(bytes);
     }

@@ -113,6 +113,14 @@ impl Gate {
         Reply::text(500, "Internal Server Error\n", log)
     }
 
+    /// The answer when the request's body could not be read for a `json:`
+    /// bound place (the client went away mid-upload): 400, nothing forwarded.
+    pub fn body_unreadable(method: &str) -> Reply {
+        let mut log = LogRecord::new("bad_request", method, None);
+        log.reason = Some("body".into());
+        Reply::bad_request(log)
+    }
+
     /// The answer when the origin could not be reached: 502, plain body.
     pub fn bad_gateway(forward: &Forward) -> Reply {
         bad_gateway(forward.log.clone(), forward.context.set_cookie.as_ref())
@@ -288,5 +296,15 @@ mod tests {
         let mut log = LogRecord::new("deny", "GET", Some("/"));
         log.status = 200;
         assert_eq!(Reply::text(418, "x", log).log.status, 418);
+    }
+
+    #[test]
+    fn an_unreadable_body_is_a_logged_400() {
+        let r = Gate::body_unreadable("POST");
+        assert_eq!((r.status, r.body.as_str()), (400, "Bad Request\n"));
+        assert_eq!(
+            (r.log.event, r.log.reason.as_deref(), r.log.status),
+            ("bad_request", Some("body"), 400)
+        );
     }
 }
