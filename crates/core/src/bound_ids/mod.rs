@@ -8,10 +8,9 @@
 //! `session-gate/bind/v1` 0x00 `<sub>` 0x00 `<opaque>`): 22 characters.
 //! The origin mints them ([`mint`]) with the secret it already holds for
 //! assertions; the gate verifies them ([`verify`]) in the places `BOUND_IDS`
-//! names ([`places`]), in bodies as well ([`json`]).
+//! names ([`places`]), in bodies as well (through `crate::json::fields`).
 #![forbid(unsafe_code)]
 
-pub mod json;
 pub mod places;
 
 use std::fmt;

@@ -14,9 +14,9 @@
 //! case-insensitively and without `;parameters`.
 #![forbid(unsafe_code)]
 
-use super::json::{top_level_fields, FieldValue};
 use super::verify;
 use crate::encoding::percent_decode;
+use crate::json::fields::{top_level_fields, FieldValue};
 use crate::keyring::Key;
 use crate::path::normalize;
 
