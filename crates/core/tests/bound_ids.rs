@@ -3,6 +3,7 @@
 //! `tests/vectors/gen_bound_ids.py`), and the gate's decision on every kind
 //! of place. Runs natively and under wasm32.
 
+#[macro_use]
 mod common;
 
 use serde::Deserialize;
@@ -15,14 +16,6 @@ use session_gate_core::gate::Gate;
 use session_gate_core::keyring::Key;
 use session_gate_core::settings::Settings;
 use session_gate_core::verdict::{Forward, Reply, Verdict};
-
-macro_rules! gate_test {
-    ($(fn $name:ident() $body:block)*) => {$(
-        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-        #[cfg_attr(not(target_arch = "wasm32"), test)]
-        fn $name() $body
-    )*};
-}
 
 const KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
 const SECRET: &str = "0123456789abcdef0123456789abcdef";

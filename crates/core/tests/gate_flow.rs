@@ -2,6 +2,7 @@
 //! verdict, and the response phase with the origin's handshake. Pure: no
 //! worker, no network, no clock. Runs natively and under wasm32.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -13,14 +14,6 @@ use session_gate_core::session::{seal, SessionId, UnverifiedCookie};
 use session_gate_core::settings::Settings;
 use session_gate_core::time::{Millis, Seconds};
 use session_gate_core::verdict::{Ended, KvWrite, RevocationLookups, Verdict};
-
-macro_rules! gate_test {
-    ($(fn $name:ident() $body:block)*) => {$(
-        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-        #[cfg_attr(not(target_arch = "wasm32"), test)]
-        fn $name() $body
-    )*};
-}
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 

@@ -13,3 +13,33 @@ pub mod writer;
 
 pub use reader::{once, Reader};
 pub use writer::{push_string, push_string_ascii, JsonObject};
+
+/// Test support for the differential tests against `serde_json`: each seed,
+/// and every single-byte deletion, insertion and replacement of it with a
+/// byte of `bytes`.
+#[cfg(test)]
+pub(crate) fn mutations<S: AsRef<str>>(seeds: &[S], bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut cases = Vec::new();
+    for seed in seeds {
+        let seed = seed.as_ref().as_bytes();
+        cases.push(seed.to_vec());
+        for i in 0..=seed.len() {
+            if i < seed.len() {
+                let mut v = seed.to_vec();
+                v.remove(i);
+                cases.push(v);
+            }
+            for &b in bytes {
+                let mut v = seed.to_vec();
+                v.insert(i, b);
+                cases.push(v);
+                if i < seed.len() {
+                    let mut v = seed.to_vec();
+                    v[i] = b;
+                    cases.push(v);
+                }
+            }
+        }
+    }
+    cases
+}

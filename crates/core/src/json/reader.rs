@@ -256,33 +256,7 @@ mod tests {
         Some(value)
     }
 
-    /// Single-byte deletions, insertions and replacements of each seed.
-    fn mutations(seeds: &[&str]) -> Vec<Vec<u8>> {
-        let bytes: &[u8] = b" \t\n\r\"\\,:{}[]0179-.eEnulxa/u\x00\x1f\x7f\xc3\xa9\xff";
-        let mut cases = Vec::new();
-        for seed in seeds {
-            let seed = seed.as_bytes();
-            cases.push(seed.to_vec());
-            for i in 0..=seed.len() {
-                if i < seed.len() {
-                    let mut v = seed.to_vec();
-                    v.remove(i);
-                    cases.push(v);
-                }
-                for &b in bytes {
-                    let mut v = seed.to_vec();
-                    v.insert(i, b);
-                    cases.push(v);
-                    if i < seed.len() {
-                        let mut v = seed.to_vec();
-                        v[i] = b;
-                        cases.push(v);
-                    }
-                }
-            }
-        }
-        cases
-    }
+    const MUTATION_BYTES: &[u8] = b" \t\n\r\"\\,:{}[]0179-.eEnulxa/u\x00\x1f\x7f\xc3\xa9\xff";
 
     #[test]
     fn values_read_as_serde_json_reads_them() {
@@ -301,7 +275,7 @@ mod tests {
             r#"["a",]"#,
             "[null]",
         ];
-        let cases = mutations(&seeds);
+        let cases = super::super::mutations(&seeds, MUTATION_BYTES);
         let (mut strings, mut numbers, mut lists, mut nulls) = (0, 0, 0, 0);
         for case in &cases {
             let shown = String::from_utf8_lossy(case);

@@ -233,29 +233,10 @@ mod tests {
             "{\"sub\":\"\\ud800x\"}",
         ];
         seeds.extend(tricky.iter().map(|t| t.to_string()));
-        let bytes: &[u8] = b" \t\n\r\"\\,:{}[]0179-.eEnulxa\x00\x1f\x7f\xc3\xa9\xff";
-        let mut cases: Vec<Vec<u8>> = Vec::new();
-        for seed in &seeds {
-            let seed = seed.as_bytes();
-            cases.push(seed.to_vec());
-            for i in 0..=seed.len() {
-                if i < seed.len() {
-                    let mut v = seed.to_vec();
-                    v.remove(i);
-                    cases.push(v);
-                }
-                for &b in bytes {
-                    let mut v = seed.to_vec();
-                    v.insert(i, b);
-                    cases.push(v);
-                    if i < seed.len() {
-                        let mut v = seed.to_vec();
-                        v[i] = b;
-                        cases.push(v);
-                    }
-                }
-            }
-        }
+        let cases = crate::json::mutations(
+            &seeds,
+            b" \t\n\r\"\\,:{}[]0179-.eEnulxa\x00\x1f\x7f\xc3\xa9\xff",
+        );
         let mut accepted = 0;
         for case in &cases {
             let ours = claims_from_json(case);

@@ -12,6 +12,17 @@
 //! no RNG and no proptest here: it builds for wasm32 too.
 #![allow(dead_code)] // each test binary uses a part of it
 
+/// Test functions that run natively (`#[test]`) and under wasm32
+/// (`wasm_bindgen_test`). Not every test binary uses it.
+#[allow(unused_macros)]
+macro_rules! gate_test {
+    ($(fn $name:ident() $body:block)*) => {$(
+        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        fn $name() $body
+    )*};
+}
+
 mod inputs;
 mod kv;
 mod outcome;
