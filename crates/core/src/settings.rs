@@ -8,6 +8,12 @@
 
 use std::fmt;
 
+mod origin_url;
+mod public_paths;
+
+pub use origin_url::OriginUrl;
+pub use public_paths::PublicPaths;
+
 use crate::bound_ids::places::BoundIds;
 use crate::keyring::{Key, KeyRing};
 use crate::path::normalize;
@@ -106,128 +112,6 @@ pub enum ConfusablePaths {
     Pass,
     /// Answer 400 before any other decision.
     Refuse,
-}
-
-/// The upstream base URL: scheme, host and optional port.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OriginUrl {
-    base: String,
-}
-
-impl OriginUrl {
-    /// Parses `http(s)://host[:port]` with an optional trailing `/`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or("must be http(s)://host[:port]")?;
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme != "http" && scheme != "https" {
-            return Err("scheme must be http or https".into());
-        }
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty() {
-            return Err("has no host".into());
-        }
-        if authority.contains(['/', '?', '#', '@', '\\']) {
-            return Err(
-                "must be scheme, host and optional port only (no path, query or user)".into(),
-            );
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !authority.ends_with(']') => (h, Some(p)),
-            _ => (authority, None),
-        };
-        let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'))
-        {
-            !inner.is_empty()
-                && inner
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        } else {
-            !host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        };
-        if !host_ok {
-            return Err("host is not a valid host name or address".into());
-        }
-        if let Some(port) = port {
-            let valid = !port.is_empty()
-                && port.len() <= 5
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p));
-            if !valid {
-                return Err("port must be 1 to 65535".into());
-            }
-        }
-        Ok(Self {
-            base: format!("{scheme}://{}", authority.to_ascii_lowercase()),
-        })
-    }
-
-    /// `scheme://host[:port]`, without a trailing slash.
-    pub fn as_str(&self) -> &str {
-        &self.base
-    }
-}
-
-/// The paths forwarded without a session.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PublicPaths {
-    exact: Vec<String>,
-    prefixes: Vec<String>,
-}
-
-impl PublicPaths {
-    /// Parses `PUBLIC_PATHS`: `/x` matches exactly `/x`; `/x/*` matches every
-    /// path that starts with `/x/`. Every entry must be a normalised path.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut paths = Self::default();
-        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (path, prefix) = match entry.strip_suffix("/*") {
-                Some(stem) => (format!("{stem}/"), true),
-                None => (entry.to_owned(), false),
-            };
-            if path == "/" && prefix {
-                return Err(
-                    "/* would make every path public; list the public paths instead".into(),
-                );
-            }
-            if !path.starts_with('/') || path.contains(['*', '?', '#']) {
-                return Err(format!(
-                    "{entry:?} must be a path starting with / (a trailing /* is the only wildcard)"
-                ));
-            }
-            match normalize(&path) {
-                Ok(n) if n.as_str() == path => {}
-                _ => return Err(format!("{entry:?} is not a normalised path")),
-            }
-            if prefix {
-                paths.prefixes.push(path);
-            } else {
-                paths.exact.push(path);
-            }
-        }
-        Ok(paths)
-    }
-
-    /// Adds one exact path.
-    pub fn add_exact(&mut self, path: &str) {
-        self.exact.push(path.to_owned());
-    }
-
-    /// Adds every path under `path` (as `path/*` does).
-    pub fn add_subtree(&mut self, path: &str) {
-        self.prefixes
-            .push(format!("{}/", path.trim_end_matches('/')));
-    }
-
-    /// Whether the normalised `path` is public.
-    pub fn matches(&self, path: &str) -> bool {
-        self.exact.iter().any(|p| p == path)
-            || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
-    }
 }
 
 /// Every setting of the gate, validated.
