@@ -3,6 +3,7 @@
 //! section 4). Identity comes only from the headers the gate sets.
 
 mod accounts;
+pub mod assistant;
 mod handshake;
 mod identity;
 mod pages;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use crate::http::{Request, Response};
+use assistant::threads::Threads;
 pub use handshake::sign_handshake;
 use handshake::HANDSHAKE;
 use identity::Account;
@@ -30,6 +32,8 @@ pub struct Demo {
     /// The gate's `ORIGIN_SECRET`: when set, every handshake is signed
     /// (`X-Session-Handshake`), as the gate requires with `HANDSHAKE_AUTH=on`.
     origin_secret: Option<String>,
+    /// The Assistant's conversations, per user.
+    threads: Threads,
 }
 
 impl Demo {
@@ -51,6 +55,7 @@ impl Demo {
             www,
             accounts: Mutex::new(accounts),
             origin_secret: None,
+            threads: assistant::seeded(),
         }
     }
 
@@ -112,11 +117,18 @@ impl Demo {
             "/welcome" if get => self.welcome(who),
             "/login" if get => self.login_page(req, who),
             "/login" if post => self.login(req, who),
-            "/assets/style.css" | "/assets/dashboard.js" | "/assets/logo.svg" if get => {
+            "/assets/style.css"
+            | "/assets/dashboard.js"
+            | "/assets/assistant.js"
+            | "/assets/logo.svg"
+                if get =>
+            {
                 self.asset(&path["/assets/".len()..])
             }
             "/favicon.ico" if get => self.asset("logo.svg"),
             "/whoami" if get => whoami(req),
+            "/assistant" | "/assistant/open" | "/assistant/threads" => self.signed_in(req, who),
+            _ if path.starts_with("/assistant/threads/") => self.signed_in(req, who),
             _ => match who {
                 // Everything else is for signed-in users only. Behind the gate
                 // this never happens; straight to the origin it must not work.
@@ -134,6 +146,19 @@ impl Demo {
                 }
                 _ => self.signed_in_route(req, who, get, post),
             },
+        }
+    }
+
+    /// The Assistant, for signed-in users only.
+    fn signed_in(&self, req: &Request, who: Option<&Identity>) -> Response {
+        match who {
+            Some(who) => self.assistant(req, who),
+            None => self.error(
+                401,
+                None,
+                "Not signed in",
+                "This page is only served to requests that come through the gate with a session.",
+            ),
         }
     }
 

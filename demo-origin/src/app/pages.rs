@@ -173,7 +173,9 @@ fn nav(who: Option<&Identity>, current: &str) -> String {
     };
     match who {
         Some(who) => {
-            let mut links = link("/", "Dashboard") + &link("/account", "Account");
+            let mut links = link("/", "Dashboard")
+                + &link("/assistant", "Assistant")
+                + &link("/account", "Account");
             if who.is_admin() {
                 links += &link("/admin", "Admin");
             }

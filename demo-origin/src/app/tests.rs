@@ -7,14 +7,14 @@ use super::pages::{fill, whoami};
 use super::*;
 use crate::http::read_request;
 
-fn demo() -> Demo {
+pub(super) fn demo() -> Demo {
     Demo::new(PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../www"
     )))
 }
 
-fn request(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Request {
+pub(super) fn request(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Request {
     let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     for (k, v) in headers {
         raw.push_str(&format!("{k}: {v}\r\n"));
@@ -28,7 +28,7 @@ fn request(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> 
     read_request(&mut raw.as_bytes()).unwrap()
 }
 
-fn as_user<'a>(user: &'a str, roles: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(super) fn as_user<'a>(user: &'a str, roles: &'a str) -> Vec<(&'a str, &'a str)> {
     let mut h = vec![("X-Session-User", user), ("X-Session-Id", "0123abcd")];
     if !roles.is_empty() {
         h.push(("X-Session-Roles", roles));
@@ -36,7 +36,7 @@ fn as_user<'a>(user: &'a str, roles: &'a str) -> Vec<(&'a str, &'a str)> {
     h
 }
 
-fn body(r: &Response) -> String {
+pub(super) fn body(r: &Response) -> String {
     String::from_utf8(r.body.clone()).unwrap()
 }
 

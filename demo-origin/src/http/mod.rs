@@ -7,7 +7,7 @@ mod response;
 mod text;
 
 pub use request::{read_request, ParseError, Request, MAX_BODY, MAX_HEAD, MAX_HEADERS};
-pub use response::{reason, write_response, Response};
+pub use response::{reason, write_response, Part, Response};
 pub use text::{
     encode_component, encode_sub, html_escape, json_string, parse_urlencoded, percent_decode,
 };
