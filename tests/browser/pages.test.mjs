@@ -156,6 +156,10 @@ describe("every page", () => {
         page.getByRole("button", { name: "New conversation" }).click(),
       ]);
       await check(page, errors, new URL(page.url()).pathname);
+      await page.getByRole("textbox", { name: "Message", exact: true }).fill("How do I revoke a session?");
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.locator('#messages li[data-state="done"]').waitFor({ timeout: 20_000 });
+      await check(page, errors, new URL(page.url()).pathname);
       await check(page, errors, "/welcome");
       await context.close();
     });
