@@ -28,7 +28,7 @@ use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Reply, RequestParts, Verdict};
 
 use kv::{kv_for, KV_BINDING};
-use origin::apply_forward;
+use origin::{apply_forward, read_body};
 
 thread_local! {
     /// The gate built from the settings, beside the fingerprint of the raw
@@ -173,12 +173,27 @@ async fn handle(
         headers: &headers,
         nonce,
     };
-    let verdict = match gate.evaluate(&parts, now) {
+    // A `json:` bound place reads the body first; the bytes read are the
+    // bytes forwarded.
+    let mut read = None;
+    let mut evaluation = gate.evaluate(&parts, now);
+    if let Evaluation::NeedsBody(pending) = evaluation {
+        let bytes = read_body(request, pending.limit()).await?;
+        evaluation = gate.with_body(*pending, bytes.clone(), now);
+        read = Some(bytes);
+    }
+    let verdict = match evaluation {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(pending) => {
             let freshness = Freshness::Cached(gate.settings().revocation_cache);
             let lookups = kv.lookups(&pending.keys, now, freshness).await;
             gate.resolve(*pending, lookups, now)
+        }
+        // The core asks for the body once; were it to ask again, nothing
+        // is forwarded.
+        Evaluation::NeedsBody(_) => {
+            let reply = Gate::misconfigured(&method, "body asked for twice".into());
+            return Ok((reply_or_500(&reply)?, reply.log));
         }
     };
     match verdict {
@@ -187,7 +202,9 @@ async fn handle(
             let reply = gate.settle_reply(*reply, &written);
             Ok((reply_or_500(&reply)?, reply.log))
         }
-        Verdict::Forward(fwd) => apply_forward(&gate, &kv, request, *fwd, now).await,
+        Verdict::Forward(fwd) => {
+            apply_forward(&gate, &kv, request, *fwd, read.as_deref(), now).await
+        }
     }
 }
 

@@ -33,11 +33,49 @@ fn edited(headers: &web_sys::Headers, edits: &HeaderEdits) -> Result<web_sys::He
     Ok(clone)
 }
 
+/// At most `limit` bytes of the request's body, read from a clone (the
+/// runtime tees the stream, so the request keeps its whole body), for a
+/// `json:` bound place. No body reads as empty.
+pub(crate) async fn read_body(
+    request: &web_sys::Request,
+    limit: usize,
+) -> Result<Vec<u8>, JsValue> {
+    if request.body().is_none() {
+        return Ok(Vec::new());
+    }
+    let copy = request.clone()?;
+    let Some(stream) = copy.body() else {
+        return Ok(Vec::new());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut bytes = Vec::new();
+    while bytes.len() < limit {
+        let chunk = JsFuture::from(reader.read()).await?;
+        if js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))?.is_truthy() {
+            return Ok(bytes);
+        }
+        let value: js_sys::Uint8Array =
+            js_sys::Reflect::get(&chunk, &JsValue::from_str("value"))?.dyn_into()?;
+        bytes.extend_from_slice(&value.to_vec());
+    }
+    // Enough to know it is too large: the rest is never read.
+    let _ = reader.cancel();
+    bytes.truncate(limit);
+    Ok(bytes)
+}
+
 /// The outbound request, built from the inbound one: method and body as
 /// sent (a GET or HEAD with a body included, as a pass-through Worker
 /// forwards it), the URL the core chose, the runtime's headers with only
 /// the core's edits applied, and redirects handed back to the client.
-async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::Response, JsValue> {
+/// `read` is the body when the core read it for a `json:` bound place: those
+/// exact bytes are sent (a GET or HEAD keeps the request's own teed stream,
+/// which holds the same bytes).
+async fn forward(
+    request: &web_sys::Request,
+    fwd: &Forward,
+    read: Option<&[u8]>,
+) -> Result<web_sys::Response, JsValue> {
     let headers = edited(&request.headers(), &fwd.edits)?;
     let init = web_sys::RequestInit::new();
     init.set_headers(&headers.into());
@@ -60,8 +98,12 @@ async fn forward(request: &web_sys::Request, fwd: &Forward) -> Result<web_sys::R
         // streamed through untouched.
         body => {
             init.set_method(&method);
-            if let Some(body) = body {
-                init.set_body(&body.into());
+            match (read, body) {
+                (Some(bytes), Some(_)) => {
+                    init.set_body(&js_sys::Uint8Array::from(bytes).into());
+                }
+                (_, Some(body)) => init.set_body(&body.into()),
+                (_, None) => {}
             }
             web_sys::Request::new_with_str_and_init(&fwd.url, &init)?
         }
@@ -79,9 +121,10 @@ pub(crate) async fn apply_forward(
     kv: &Rc<Kv>,
     request: &web_sys::Request,
     fwd: Forward,
+    read: Option<&[u8]>,
     now: Millis,
 ) -> Result<(web_sys::Response, LogRecord), JsValue> {
-    let upstream = match forward(request, &fwd).await {
+    let upstream = match forward(request, &fwd, read).await {
         Ok(r) => r,
         Err(_) => {
             let reply = Gate::bad_gateway(&fwd);

@@ -7,6 +7,7 @@
 //! session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
 //! session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
 //! session-gate verify-assertion ASSERTION|- --host H --method M --path P [--query Q] [--now MS]
+//! session-gate bind-id --sub SUB [--id OPAQUE]
 //! ```
 //!
 //! Keys and the other settings come from the environment (`SESSION_KEYS`,
@@ -24,6 +25,7 @@ mod cli {
     use std::process::Command;
     use std::time::{SystemTime, UNIX_EPOCH};
 
+    use session_gate_core::bound_ids;
     use session_gate_core::encoding::b64url_encode;
     use session_gate_core::revocation::{sid_key, sid_ttl, user_key};
     use session_gate_core::session::{
@@ -39,6 +41,7 @@ mod cli {
   session-gate revoke-user SUB [--at MS] [--local] [-- WRANGLER_ARGS...]
   session-gate revoke-session COOKIE|SID|- [--local] [-- WRANGLER_ARGS...]
   session-gate verify-assertion ASSERTION|- --host H --method M --path P [--query Q] [--now MS]
+  session-gate bind-id --sub SUB [--id OPAQUE]
 
 Settings (SESSION_KEYS, COOKIE_NAME, timeouts) are read from the environment,
 or from ./.dev.vars when the environment lacks them.
@@ -59,6 +62,7 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             Some("revoke-user") => revoke_user(&args[1..]),
             Some("revoke-session") => revoke_session(&args[1..]),
             Some("verify-assertion") => verify_assertion(&args[1..]),
+            Some("bind-id") => bind_id(&args[1..]),
             Some("-h" | "--help" | "help") => {
                 println!("{USAGE}");
                 Ok(())
@@ -382,6 +386,35 @@ A cookie may be given as its value or as NAME=VALUE; '-' reads it from stdin.";
             "revoked session {} (key expires in {ttl} s)",
             sid.fingerprint()
         );
+        Ok(())
+    }
+
+    /// Prints a bound id (`<opaque>.<tag>`) of `--id` (a fresh random one
+    /// without it) for `--sub`, signed with `ORIGIN_SECRET` as the origin
+    /// signs it (BOUND_IDS).
+    fn bind_id(args: &[String]) -> Result<(), Fail> {
+        let args = parse(args, &[], &["--sub", "--id"])?;
+        if !args.positional.is_empty() {
+            return Err(usage("bind-id takes options only"));
+        }
+        let sub = args
+            .value("--sub")
+            .ok_or_else(|| usage("bind-id needs --sub"))?;
+        if !is_valid_sub(sub) {
+            return Err(usage("--sub must be 1 to 256 bytes of printable UTF-8"));
+        }
+        let opaque = match args.value("--id") {
+            Some(id) if bound_ids::is_valid_opaque(id) => id.to_owned(),
+            Some(_) => return Err(usage("--id must be 1 to 64 of [A-Za-z0-9_-]")),
+            None => b64url_encode(&random::<16>()?),
+        };
+        // An origin has ORIGIN_SECRET, never the gate's SESSION_KEYS.
+        let secret = session_gate_core::settings::origin_secret(setting("ORIGIN_SECRET"))
+            .map_err(|e| Fail(format!("setting {e}"), 1))?
+            .ok_or_else(|| Fail("setting ORIGIN_SECRET: is required to bind ids".into(), 1))?;
+        let id = bound_ids::mint(&secret, sub, &opaque)
+            .ok_or_else(|| usage("--id must be 1 to 64 of [A-Za-z0-9_-]"))?;
+        println!("{id}");
         Ok(())
     }
 

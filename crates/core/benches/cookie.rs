@@ -45,6 +45,37 @@ mod native {
         .expect("bench settings")
     }
 
+    const ORIGIN_SECRET: &str = "origin-secret-for-the-benchmarks-0123456789";
+
+    /// The bench settings with `ORIGIN_SECRET`, and `BOUND_IDS` when given.
+    fn settings_bound(places: Option<&str>) -> Settings {
+        let keys = keys_setting();
+        Settings::from_lookup(|name| match name {
+            "SESSION_KEYS" => Some(keys.clone()),
+            "ORIGIN_URL" => Some("http://127.0.0.1:9".to_owned()),
+            "ORIGIN_SECRET" => Some(ORIGIN_SECRET.to_owned()),
+            "BOUND_IDS" => places.map(str::to_owned),
+            _ => None,
+        })
+        .expect("bench settings")
+    }
+
+    /// Both steps of a request (and the body step when asked), forwarded.
+    fn decide(gate: &Gate, parts: &RequestParts<'_>, body: &[u8]) -> Verdict {
+        let mut step = gate.evaluate(parts, Millis(NOW));
+        if let Evaluation::NeedsBody(p) = step {
+            step = gate.with_body(*p, body.to_vec(), Millis(NOW));
+        }
+        let v = match step {
+            Evaluation::NeedsRevocation(p) => {
+                gate.resolve(*p, RevocationLookups::none(), Millis(NOW))
+            }
+            _ => panic!("valid request refused"),
+        };
+        assert!(matches!(v, Verdict::Forward(_)));
+        v
+    }
+
     fn claims() -> Claims {
         Claims::new(
             SessionId::from_bytes([7; 16]),
@@ -216,7 +247,9 @@ mod native {
                         assert!(matches!(v, Verdict::Forward(_)));
                         black_box(v)
                     }
-                    Evaluation::Done(_) => panic!("valid cookie refused"),
+                    Evaluation::Done(_) | Evaluation::NeedsBody(_) => {
+                        panic!("valid cookie refused")
+                    }
                 }
             })
         });
@@ -232,6 +265,77 @@ mod native {
                 black_box(gate.evaluate(black_box(&parts), Millis(NOW)))
             })
         });
+        g.finish();
+
+        // The cost of BOUND_IDS: the same request (an own bound id in the
+        // path, the query and a header; or in a JSON body) through a gate
+        // without it and one with it. Both sign the assertion.
+        let id = session_gate_core::bound_ids::mint(
+            settings_bound(None).origin_secret.as_ref().unwrap(),
+            claims().sub(),
+            "t1055",
+        )
+        .unwrap();
+        let url = format!("http://127.0.0.1:8787/api/threads/{id}/messages?thread_id={id}");
+        let mut bound_headers = valid_headers.clone();
+        bound_headers.push(("x-thread-id".to_owned(), id.clone()));
+        let body = format!(
+            r#"{{"thread_id":"{id}","text":"What did we say about the launch date?","stream":true}}"#
+        );
+        let mut json_headers = valid_headers.clone();
+        json_headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        let plain = Gate::new(settings_bound(None));
+        let checked = Gate::new(settings_bound(Some(
+            "path:/api/threads/{thread},query:thread_id,header:x-thread-id",
+        )));
+        let json = Gate::new(settings_bound(Some("json:thread_id")));
+        let mut g = c.benchmark_group("bound");
+        for (name, gate, method, url, headers, body) in [
+            (
+                "three_places_without",
+                &plain,
+                "GET",
+                url.as_str(),
+                &bound_headers,
+                "",
+            ),
+            (
+                "three_places_checked",
+                &checked,
+                "GET",
+                url.as_str(),
+                &bound_headers,
+                "",
+            ),
+            (
+                "json_without",
+                &plain,
+                "POST",
+                "http://127.0.0.1:8787/chat",
+                &json_headers,
+                body.as_str(),
+            ),
+            (
+                "json_checked",
+                &json,
+                "POST",
+                "http://127.0.0.1:8787/chat",
+                &json_headers,
+                body.as_str(),
+            ),
+        ] {
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    let parts = RequestParts {
+                        method,
+                        url,
+                        headers: headers.as_slice(),
+                        nonce: [9; 16],
+                    };
+                    black_box(decide(gate, black_box(&parts), body.as_bytes()))
+                })
+            });
+        }
         g.finish();
     }
 

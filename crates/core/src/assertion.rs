@@ -2,7 +2,7 @@
 //! gate, for this user, method and path.
 //!
 //! `v1.<payload>.<tag>`: payload is base64url (unpadded) JSON
-//! `{"sub","sid","iat","exp","aud","mth","pth","qsh"[,"roles"]}` where `sid`
+//! `{"sub","sid","iat","exp","aud","mth","pth","qsh"[,"roles"][,"ctx"]}` where `sid`
 //! is the session fingerprint, `exp` is now + 60 s in ms, `aud` the request's
 //! host, `mth` and `pth` the method and the forwarded path (without query),
 //! and `qsh` the [`query_hash`] of the forwarded query string. On a
@@ -45,6 +45,9 @@ pub struct AssertionClaims {
     pub qsh: String,
     /// The session's roles, when it has any.
     pub roles: Option<Vec<String>>,
+    /// The verified bound places (`BOUND_IDS`), as `X-Session-Context`
+    /// carries them, when a place held the user's id.
+    pub ctx: Option<String>,
 }
 
 impl AssertionClaims {
@@ -72,6 +75,9 @@ impl AssertionClaims {
         if let Some(roles) = &self.roles {
             o = o.strings("roles", roles);
         }
+        if let Some(ctx) = &self.ctx {
+            o = o.string("ctx", ctx);
+        }
         o.finish()
     }
 
@@ -79,9 +85,9 @@ impl AssertionClaims {
     /// derive with `deny_unknown_fields` accepted (a test compares the two):
     /// an object with each field at most once and no other key, where
     /// `exp`, `aud`, `mth`, `pth` and `qsh` are required, and `sub`, `sid`,
-    /// `iat` and `roles` may be `null` or absent; or, as serde reads any
-    /// struct, an array of the fields in declaration order (`roles` may be
-    /// left off). `None` for anything else.
+    /// `iat`, `roles` and `ctx` may be `null` or absent; or, as serde reads
+    /// any struct, an array of the fields in declaration order (`roles` and
+    /// `ctx` may be left off). `None` for anything else.
     pub fn from_json(json: &[u8]) -> Option<Self> {
         let mut fields = Fields::default();
         let mut r = Reader::new(json);
@@ -91,7 +97,7 @@ impl AssertionClaims {
                 count = index + 1;
                 fields.read(r, index)
             })?;
-            if count < FIELDS.len() - 1 {
+            if count < FIELDS.len() - 2 {
                 return None;
             }
         } else {
@@ -103,8 +109,8 @@ impl AssertionClaims {
 }
 
 /// The payload's keys, in declaration (and array) order.
-const FIELDS: [&str; 9] = [
-    "sub", "sid", "iat", "exp", "aud", "mth", "pth", "qsh", "roles",
+const FIELDS: [&str; 10] = [
+    "sub", "sid", "iat", "exp", "aud", "mth", "pth", "qsh", "roles", "ctx",
 ];
 
 /// The fields of an assertion as they are read: `None` until seen; for the
@@ -120,6 +126,7 @@ struct Fields {
     pth: Option<String>,
     qsh: Option<String>,
     roles: Option<Option<Vec<String>>>,
+    ctx: Option<Option<String>>,
 }
 
 impl Fields {
@@ -136,6 +143,7 @@ impl Fields {
             6 => once(&mut self.pth, r.owned_string()),
             7 => once(&mut self.qsh, r.owned_string()),
             8 => once(&mut self.roles, r.nullable(Reader::strings)),
+            9 => once(&mut self.ctx, r.nullable(Reader::owned_string)),
             _ => None,
         }
     }
@@ -151,6 +159,7 @@ impl Fields {
             pth: self.pth?,
             qsh: self.qsh?,
             roles: self.roles.flatten(),
+            ctx: self.ctx.flatten(),
         })
     }
 }
@@ -276,6 +285,7 @@ mod tests {
             pth: "/a".into(),
             qsh: query_hash("x=1"),
             roles: Some(vec!["admin".into()]),
+            ctx: None,
         }
     }
 
@@ -301,7 +311,15 @@ mod tests {
             pth: "/p\"q".into(),
             ..claims()
         };
-        for c in [claims(), anonymous] {
+        let bound = AssertionClaims {
+            ctx: Some("thread=t1055, x-thread-id=t1055".into()),
+            ..claims()
+        };
+        assert_eq!(
+            verify(&sign(&bound, &key()), &key(), &OK),
+            Ok(bound.clone())
+        );
+        for c in [claims(), anonymous, bound] {
             let reference = reference::Claims::from(c.clone());
             assert_eq!(c.to_json(), serde_json::to_string(&reference).unwrap());
         }
@@ -392,6 +410,8 @@ mod tests {
             pub qsh: String,
             #[serde(skip_serializing_if = "Option::is_none", default)]
             pub roles: Option<Vec<String>>,
+            #[serde(skip_serializing_if = "Option::is_none", default)]
+            pub ctx: Option<String>,
         }
 
         impl From<super::AssertionClaims> for Claims {
@@ -406,6 +426,7 @@ mod tests {
                     pth,
                     qsh,
                     roles,
+                    ctx,
                 } = c;
                 Self {
                     sub,
@@ -417,6 +438,7 @@ mod tests {
                     pth,
                     qsh,
                     roles,
+                    ctx,
                 }
             }
         }
@@ -442,6 +464,8 @@ mod tests {
             r#"["alice","f",1,2,"a","b","c","d"]"#.into(),
             r#"[null,null,null,2,"a","b","c","d",["r"]]"#.into(),
             r#"[null,null,null,2,"a","b","c","d",null,1]"#.into(),
+            r#"{"exp":1,"aud":"a","mth":"b","pth":"c","qsh":"d","ctx":"thread=t1"}"#.into(),
+            r#"[null,null,null,2,"a","b","c","d",null,"id=x",3]"#.into(),
         ];
         let tricky = [
             "",

@@ -142,6 +142,19 @@ impl Key {
         }
         mac.verify_slice(tag).is_ok()
     }
+
+    /// Verifies `tag`, the leftmost bytes of the HMAC over `parts` (at least
+    /// 16), in constant time.
+    pub fn verify_truncated(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
+        if tag.len() < 16 {
+            return false;
+        }
+        let mut mac = self.mac.0.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.verify_truncated_left(tag).is_ok()
+    }
 }
 
 impl fmt::Debug for Key {

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod assertion;
+pub mod bound_ids;
 pub mod confusables;
 pub mod edits;
 pub mod encoding;

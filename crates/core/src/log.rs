@@ -13,7 +13,9 @@ pub struct LogRecord {
     /// `origin_error`, `gate` (the gate's own endpoints), `handshake_error`
     /// (the origin's handshake could not be honoured), `csprng_failure`,
     /// `connection_closed` (a WebSocket or event stream ended because its
-    /// session did).
+    /// session did), `context_mismatch` (a `BOUND_IDS` place held something
+    /// that is not the user's id: 403), `too_large` (a body too large for a
+    /// `json:` place: 413).
     pub event: &'static str,
     /// Why, when the event needs one (`missing`, `invalid`, `expired`,
     /// `revoked`, a setting name, a path problem).

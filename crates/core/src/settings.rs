@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::bound_ids::places::BoundIds;
 use crate::keyring::{Key, KeyRing};
 use crate::path::normalize;
 use crate::time::{Millis, Seconds};
@@ -49,6 +50,7 @@ pub const NAMES: &[&str] = &[
     "ORIGIN_SECRET",
     "HANDSHAKE_AUTH",
     "CONFUSABLE_PATHS",
+    "BOUND_IDS",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -263,6 +265,9 @@ pub struct Settings {
     pub handshake_auth: bool,
     /// `CONFUSABLE_PATHS`.
     pub confusable_paths: ConfusablePaths,
+    /// `BOUND_IDS`: where a bound id of the session's user must appear
+    /// (none by default; needs `ORIGIN_SECRET`).
+    pub bound_ids: BoundIds,
 }
 
 fn seconds(
@@ -458,6 +463,15 @@ impl Settings {
             Some(_) => return Err(bad("CONFUSABLE_PATHS", "must be pass or refuse")),
         };
 
+        let bound_ids = BoundIds::parse(&get("BOUND_IDS").unwrap_or_default())
+            .map_err(|e| bad("BOUND_IDS", e))?;
+        if !bound_ids.is_empty() && origin_secret.is_none() {
+            return Err(bad(
+                "BOUND_IDS",
+                "needs ORIGIN_SECRET: bound ids are signed with it",
+            ));
+        }
+
         Ok(Self {
             keys,
             origin,
@@ -479,6 +493,7 @@ impl Settings {
             origin_secret,
             handshake_auth,
             confusable_paths,
+            bound_ids,
         })
     }
 }

@@ -214,6 +214,7 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
     let pending = match evaluate(&gate, &request) {
         Evaluation::NeedsRevocation(pending) => pending,
         Evaluation::Done(verdict) => panic!("decided without KV: {verdict:?}"),
+        Evaluation::NeedsBody(_) => panic!("no BOUND_IDS, no body to read"),
     };
     assert_eq!(pending.keys.user, "user:alice");
     assert_eq!(pending.keys.sid, format!("sid:{}", sid.expose()));

@@ -20,6 +20,19 @@ use crate::time::Millis;
 use crate::upstream::Rebase;
 use crate::verdict::{Forward, ResponseContext, SessionContext, Verdict};
 
+/// The header that names the verified bound places' opaque parts.
+pub const CONTEXT: &str = "x-session-context";
+
+/// `X-Session-Context`: `name=opaque` for each verified bound place, joined
+/// by `, ` in the order of `BOUND_IDS`.
+pub(super) fn context_header(context: &[(String, String)]) -> String {
+    context
+        .iter()
+        .map(|(name, opaque)| format!("{name}={opaque}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether `text` is an IPv4 or IPv6 address as the platform writes
 /// `CF-Connecting-IP` (nothing else is passed on as the client's address).
 fn is_ip_address(text: &str) -> bool {
@@ -140,11 +153,15 @@ impl Gate {
                 roles: claims
                     .filter(|c| !c.roles().is_empty())
                     .map(|c| c.roles().as_slice().to_vec()),
+                ctx: (!inbound.context.is_empty()).then(|| context_header(&inbound.context)),
             };
             headers.push((
                 "x-session-assertion".into(),
                 assertion::sign(&assertion, secret),
             ));
+        }
+        if !inbound.context.is_empty() {
+            headers.push((CONTEXT.into(), context_header(&inbound.context)));
         }
         headers.push((handshake::NONCE.into(), inbound.nonce.clone()));
         let session = live.map(|l| SessionContext {

@@ -31,6 +31,14 @@ pub(super) struct Inbound {
     pub(super) headers: Vec<(String, String)>,
     /// The handshake nonce for this request, base64url.
     pub(super) nonce: String,
+    /// The path as logged: [`Inbound::path`] with the segments of `path:`
+    /// bound places replaced by `{name}`, so no id or tag is logged.
+    pub(super) log_path: Option<String>,
+    /// The body, once read for `json:` bound places ([`super::PendingBody`]).
+    pub(super) body: Option<Vec<u8>>,
+    /// The verified bound places' names and opaque parts, for
+    /// `X-Session-Context` and the assertion's `ctx`.
+    pub(super) context: Vec<(String, String)>,
 }
 
 impl Inbound {
@@ -45,6 +53,13 @@ impl Inbound {
     /// The scheme the client used, lowercase (`https` at the edge).
     pub(super) fn scheme(&self) -> &str {
         self.origin.split_once("://").map_or("https", |(s, _)| s)
+    }
+
+    /// Whether `Content-Length` declares more than `limit` bytes.
+    pub(super) fn declares_length_over(&self, limit: usize) -> bool {
+        self.header("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > limit as u64)
     }
 
     pub(super) fn is_method(&self, method: &str) -> bool {
@@ -66,7 +81,8 @@ impl Inbound {
 
     /// A log line for `event` on this request.
     pub(super) fn log(&self, event: &'static str) -> LogRecord {
-        LogRecord::new(event, &self.method, Some(&self.path))
+        let path = self.log_path.as_deref().unwrap_or(&self.path);
+        LogRecord::new(event, &self.method, Some(path))
     }
 
     /// Whether a request can change state at the origin, for the same-origin
@@ -166,14 +182,18 @@ impl Gate {
         };
         let scrubbed_query = scrub_query(raw_query, params);
         let had_session_param = scrubbed_path.is_some() || scrubbed_query.is_some();
+        let path = scrubbed_path.unwrap_or(path);
         let inbound = Inbound {
             method: parts.method.to_owned(),
             origin,
             host,
-            path: scrubbed_path.unwrap_or(path),
+            log_path: self.settings.bound_ids.log_path(&path),
+            path,
             query: scrubbed_query.unwrap_or_else(|| raw_query.to_owned()),
             headers: parts.headers.to_vec(),
             nonce: b64url_encode(&parts.nonce),
+            body: None,
+            context: Vec::new(),
         };
         // A GET or HEAD with a body (Elasticsearch's `GET _search`) is
         // forwarded as sent, as a pass-through Worker forwards it: the body

@@ -15,7 +15,8 @@
 //!   with their session.
 //!
 //! This file holds the [`Gate`] itself, the continuation types that carry a
-//! request from one step to the next ([`Evaluation`], [`PendingRevocation`])
+//! request from one step to the next ([`Evaluation`], [`PendingBody`],
+//! [`PendingRevocation`])
 //! and the one decision that joins the rooms ([`Gate::decide`]). Every step
 //! is pure: the same inputs always give the same answer.
 #![forbid(unsafe_code)]
@@ -28,8 +29,10 @@ mod replies;
 mod response;
 mod watch;
 
+pub use forward::CONTEXT;
 pub use response::{Delivery, Passed, Replacement, ResponsePlan};
 
+use crate::bound_ids::places::{BodyKind, Check, Located, MAX_BODY};
 use crate::inspect::Inspected;
 use crate::log::LogRecord;
 use crate::revocation::{self, Revocation, RevocationKeys};
@@ -62,6 +65,26 @@ pub enum Evaluation {
     Done(Verdict),
     /// Read the revocation keys, then call [`Gate::resolve`].
     NeedsRevocation(Box<PendingRevocation>),
+    /// Read the request's body (at most [`PendingBody::limit`] bytes), then
+    /// call [`Gate::with_body`]: a `json:` place of `BOUND_IDS` looks in it.
+    NeedsBody(Box<PendingBody>),
+}
+
+/// A request waiting for its body: the continuation from [`Gate::evaluate`]
+/// to [`Gate::with_body`]. The adapter reads at most [`PendingBody::limit`]
+/// bytes (one more than the gate accepts, so the core can tell a body that
+/// is too large) and forwards exactly the bytes it read.
+#[derive(Debug)]
+pub struct PendingBody {
+    inbound: Inbound,
+    session: Result<Inspected, NoSession>,
+}
+
+impl PendingBody {
+    /// How many bytes to read at most: [`MAX_BODY`] + 1.
+    pub fn limit(&self) -> usize {
+        MAX_BODY + 1
+    }
 }
 
 /// A request waiting for its revocation lookups: the continuation from
@@ -140,7 +163,47 @@ fn identify(log: &mut LogRecord, live: &Inspected) {
     log.sub = Some(claims.sub().to_owned());
 }
 
+/// Why a request's bound places refuse it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// This place (its label, `query:thread_id`) holds something that is not
+    /// the user's id.
+    Place(String),
+    /// The body is larger than a `json:` place reads.
+    TooLarge,
+}
+
 impl Gate {
+    /// The bound places of the request judged for `sub` (`None`: no
+    /// session): the verified names and opaque parts, or why it is refused.
+    fn bound(
+        &self,
+        inbound: &Inbound,
+        sub: Option<&str>,
+    ) -> Result<Vec<(String, String)>, Refusal> {
+        let bound = &self.settings.bound_ids;
+        let Some(secret) = self
+            .settings
+            .origin_secret
+            .as_ref()
+            .filter(|_| !bound.is_empty())
+        else {
+            return Ok(Vec::new());
+        };
+        let located = Located {
+            path: &inbound.path,
+            query: &inbound.query,
+            headers: &inbound.headers,
+        };
+        match bound.check(secret, sub, &located, inbound.body.as_deref()) {
+            Check::Verified(context) => Ok(context),
+            Check::Refused(place) => Err(Refusal::Place(place.label().to_owned())),
+            // `evaluate` asks for the body whenever a `json:` place reads it,
+            // so an unread body here was declared too large.
+            Check::TooLarge | Check::NeedsBody => Err(Refusal::TooLarge),
+        }
+    }
+
     /// A gate with these settings.
     pub fn new(settings: Settings) -> Self {
         Self { settings }
@@ -157,7 +220,41 @@ impl Gate {
             Ok(inbound) => inbound,
             Err(reply) => return Evaluation::Done(Verdict::Reply(reply)),
         };
-        match self.session_cookie(&inbound, now) {
+        let session = self.session_cookie(&inbound, now);
+        // A `json:` place needs the body, unless the request is refused
+        // whatever it holds (no session on a protected path), is for the
+        // gate itself, or declares a length the gate refuses unread.
+        let reaches_origin = !inbound.path.starts_with(GATE_PREFIX)
+            && (session.is_ok() || self.settings.public_paths.matches(&inbound.path));
+        if reaches_origin
+            && self.settings.bound_ids.body_kind(&inbound.headers) != BodyKind::Ignored
+            && !inbound.declares_length_over(MAX_BODY)
+        {
+            return Evaluation::NeedsBody(Box::new(PendingBody { inbound, session }));
+        }
+        self.with_session(inbound, session, now)
+    }
+
+    /// The step after [`Gate::evaluate`] asked for the body: `body` is what
+    /// the adapter read (at most [`PendingBody::limit`] bytes).
+    pub fn with_body(&self, pending: PendingBody, body: Vec<u8>, now: Millis) -> Evaluation {
+        let PendingBody {
+            mut inbound,
+            session,
+        } = pending;
+        inbound.body = Some(body);
+        self.with_session(inbound, session, now)
+    }
+
+    /// The session cookie judged: the revocation keys to read, or the
+    /// decision without a session.
+    fn with_session(
+        &self,
+        inbound: Inbound,
+        session: Result<Inspected, NoSession>,
+        now: Millis,
+    ) -> Evaluation {
+        match session {
             Ok(live) => {
                 let claims = live.session.claims();
                 Evaluation::NeedsRevocation(Box::new(PendingRevocation {
@@ -215,6 +312,13 @@ impl Gate {
                 if !self.csrf_ok(&inbound) {
                     return Verdict::Reply(Box::new(self.csrf_reply(&inbound, &live)));
                 }
+                let mut inbound = inbound;
+                match self.bound(&inbound, Some(live.session.claims().sub())) {
+                    Ok(context) => inbound.context = context,
+                    Err(refusal) => {
+                        return Verdict::Reply(Box::new(self.bound_reply(&inbound, &live, refusal)))
+                    }
+                }
                 let set_cookie = self.refresh_cookie(&live, now);
                 let mut log = inbound.log("forward");
                 if failed_open {
@@ -223,6 +327,17 @@ impl Gate {
                 self.forward(inbound, Some(&live), set_cookie, log, now)
             }
             SessionOutcome::Refused(no) if public => {
+                // An id in a bound place is never forwarded unverified: the
+                // request is answered as on a protected path.
+                match self.bound(&inbound, None) {
+                    Ok(_) => {}
+                    Err(Refusal::TooLarge) => {
+                        return Verdict::Reply(Box::new(Self::too_large(&inbound, None)))
+                    }
+                    Err(Refusal::Place(_)) => {
+                        return Verdict::Reply(Box::new(self.unauthenticated(&inbound, no)))
+                    }
+                }
                 let clear =
                     (no != NoSession::Missing).then(|| clear_cookie(&self.settings.cookie_name));
                 let mut log = inbound.log("forward");

@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use super::inbound::Inbound;
-use super::{identify, Gate, NoSession};
+use super::{identify, Gate, NoSession, Refusal};
 use crate::encoding::percent_encode_component;
 use crate::inspect::Inspected;
 use crate::json::JsonObject;
@@ -162,6 +162,39 @@ impl Gate {
             String::new(),
             inbound.log("preflight"),
         )
+    }
+
+    /// The answer to a request whose bound places refuse it: 403
+    /// `{"error":"forbidden","reason":"context"}` when a place holds
+    /// something that is not the user's id (logged as `context_mismatch`
+    /// with the place's label, never the value), 413 when the body is too
+    /// large to look in.
+    pub(super) fn bound_reply(
+        &self,
+        inbound: &Inbound,
+        live: &Inspected,
+        refusal: Refusal,
+    ) -> Reply {
+        match refusal {
+            Refusal::TooLarge => Self::too_large(inbound, Some(live)),
+            Refusal::Place(label) => {
+                let mut log = inbound.log("context_mismatch");
+                log.reason = Some(label);
+                identify(&mut log, live);
+                Reply::json(403, error_body("forbidden", Some("context")), log)
+            }
+        }
+    }
+
+    /// 413 with a plain body: a request body larger than a `json:` bound
+    /// place reads ([`crate::bound_ids::places::MAX_BODY`]).
+    pub(super) fn too_large(inbound: &Inbound, live: Option<&Inspected>) -> Reply {
+        let mut log = inbound.log("too_large");
+        log.reason = Some("body".into());
+        if let Some(live) = live {
+            identify(&mut log, live);
+        }
+        Reply::text(413, "Payload Too Large\n", log)
     }
 
     /// 403 for a state-changing request that failed the same-origin check.

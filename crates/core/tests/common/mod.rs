@@ -157,6 +157,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The handshake nonce the adapter drew for it.
     pub nonce: [u8; 16],
+    /// The body, read only when the core asks for it (a `json:` place).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -172,7 +174,14 @@ impl Request {
             url: url.to_owned(),
             headers,
             nonce: NONCE,
+            body: Vec::new(),
         }
+    }
+
+    /// The same request with this body.
+    pub fn with_body(mut self, body: &[u8]) -> Self {
+        self.body = body.to_vec();
+        self
     }
 
     fn parts(&self) -> RequestParts<'_> {
@@ -185,9 +194,29 @@ impl Request {
     }
 }
 
-/// The first phase alone, at [`NOW`].
+/// The first phase alone, at [`NOW`]; when the core asks for the body, the
+/// adapter's read of it (at most the limit the core names).
 pub fn evaluate(gate: &Gate, request: &Request) -> Evaluation {
-    gate.evaluate(&request.parts(), Millis(NOW))
+    evaluate_at(gate, request, Millis(NOW))
+}
+
+/// Whether the first phase asks the adapter for the request's body.
+pub fn body_asked(gate: &Gate, request: &Request) -> bool {
+    matches!(
+        gate.evaluate(&request.parts(), Millis(NOW)),
+        Evaluation::NeedsBody(_)
+    )
+}
+
+/// [`evaluate`] at `now`.
+fn evaluate_at(gate: &Gate, request: &Request, now: Millis) -> Evaluation {
+    match gate.evaluate(&request.parts(), now) {
+        Evaluation::NeedsBody(pending) => {
+            let read = request.body.len().min(pending.limit());
+            gate.with_body(*pending, request.body[..read].to_vec(), now)
+        }
+        evaluation => evaluation,
+    }
 }
 
 /// The second phase alone, at [`NOW`].
@@ -204,6 +233,7 @@ pub fn verdict_with(gate: &Gate, request: &Request, lookups: RevocationLookups) 
     match evaluate(gate, request) {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(p) => resolve(gate, p, lookups),
+        Evaluation::NeedsBody(_) => panic!("the core asked for the body twice"),
     }
 }
 
@@ -351,8 +381,9 @@ impl Edge {
     pub fn drive(&mut self, request: &Request, origin: &Origin) -> Outcome {
         let now = Millis(self.clock.now());
         let gate = Rc::clone(&self.gate);
-        let verdict = match gate.evaluate(&request.parts(), now) {
+        let verdict = match evaluate_at(&gate, request, now) {
             Evaluation::Done(v) => v,
+            Evaluation::NeedsBody(_) => panic!("the core asked for the body twice"),
             Evaluation::NeedsRevocation(pending) => {
                 let freshness = Freshness::Cached(gate.settings().revocation_cache);
                 let lookups = self.lookups(&pending.keys, now, freshness);
