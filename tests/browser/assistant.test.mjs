@@ -66,6 +66,9 @@ describe("the Assistant", () => {
     assert.equal(new URL(page.url()).pathname, "/assistant");
     assert.equal(await page.locator('nav a[aria-current="page"]').textContent(), "Assistant");
     const thread = await newConversation(page);
+    // The gate verified the bound id and told the origin which conversation it is.
+    assert.match(await page.locator("#checked-by").textContent(), /^The gate checked it \(BOUND_IDS\) and told this origin X-Session-Context: thread=t\d+\.$/);
+    assert.equal(`thread=${thread.split("/").pop().split(".")[0]}`, (await page.locator("#checked-by code").nth(1).textContent()).split(": ")[1]);
     const { partials, final } = await sendAndWatch(page, "What is the travel and expenses policy?");
     assert.match(final, /^I searched only the documents your session allows \(no roles\)\./);
     assert.match(final, /Sources: Travel and expenses policy\.$/);

@@ -97,7 +97,7 @@ impl Demo {
             );
         };
         match (action, req.method.as_str()) {
-            ("", "GET" | "HEAD") => self.thread_page(secret, who, &thread, 200, None),
+            ("", "GET" | "HEAD") => self.thread_page(req, secret, who, &thread, 200, None),
             ("messages", "POST") => self.send(req, secret, who, &thread),
             ("reply", "GET") => self.reply(who, &thread),
             ("", _) | ("reply", _) => self
@@ -124,11 +124,11 @@ impl Demo {
             .unwrap_or_default();
         if text.is_empty() || text.chars().count() > MAX_MESSAGE {
             let notice = Notice::error("Write a message of 1 to 2000 characters.");
-            return self.thread_page(secret, who, thread, 400, notice);
+            return self.thread_page(req, secret, who, thread, 400, notice);
         }
         if thread.awaits_reply() {
             let notice = Notice::error("Wait for the reply to your last message.");
-            return self.thread_page(secret, who, thread, 409, notice);
+            return self.thread_page(req, secret, who, thread, 409, notice);
         }
         self.threads
             .push(&who.user, &thread.opaque, Author::User, text);
@@ -216,6 +216,7 @@ impl Demo {
 
     fn thread_page(
         &self,
+        req: &Request,
         secret: &str,
         who: &Identity,
         thread: &Thread,
@@ -254,6 +255,7 @@ impl Demo {
                 ("reply", reply),
                 ("action", html_escape(&format!("{url}/messages"))),
                 ("id", html_escape(&url[THREADS.len() + 1..])),
+                ("checked", checked_by(req)),
                 ("retrieval", retrieval_note(who)),
             ],
         )
@@ -286,6 +288,18 @@ fn open(req: &Request) -> Response {
         Response::see_other(&format!("{THREADS}/{id}"))
     } else {
         Response::see_other("/assistant")
+    }
+}
+
+/// Who checked that the conversation id is the user's: the gate (its
+/// `X-Session-Context`), or this origin from the tag.
+fn checked_by(req: &Request) -> String {
+    match context(req, "thread") {
+        Some(opaque) => format!(
+            r#"<span id="checked-by">The gate checked it (<code>BOUND_IDS</code>) and told this origin <code>X-Session-Context: thread={}</code>.</span>"#,
+            html_escape(&opaque)
+        ),
+        None => r#"<span id="checked-by">The gate sent no <code>X-Session-Context</code> (is <code>BOUND_IDS</code> set?), so this origin checked the tag itself.</span>"#.to_owned(),
     }
 }
 

@@ -150,7 +150,14 @@ fn only_the_users_own_conversations_are_served() {
     let mine = mine.header("location").unwrap().to_owned();
     let mut context = alice.clone();
     context.push(("X-Session-Context", "thread=t1056"));
-    assert_eq!(d.handle(&request("GET", &mine, &context, "")).status, 200);
+    let page = d.handle(&request("GET", &mine, &context, ""));
+    assert_eq!(page.status, 200);
+    assert!(body(&page).contains("<code>X-Session-Context: thread=t1056</code>"));
+    let page = body(&d.handle(&request("GET", &mine, &alice, "")));
+    assert!(
+        page.contains("so this origin checked the tag itself"),
+        "{page}"
+    );
     // Not signed in (not through the gate): nothing.
     for path in ["/assistant", "/assistant/threads", mine.as_str()] {
         assert_eq!(
