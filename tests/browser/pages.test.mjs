@@ -150,6 +150,16 @@ describe("every page", () => {
       await check(page, errors, "/account");
       await check(page, errors, "/admin");
       await check(page, errors, "/admin?revoked=bob");
+      await check(page, errors, "/assistant");
+      await Promise.all([
+        page.waitForURL((u) => u.pathname.startsWith("/assistant/threads/")),
+        page.getByRole("button", { name: "New conversation" }).click(),
+      ]);
+      await check(page, errors, new URL(page.url()).pathname);
+      await page.getByRole("textbox", { name: "Message", exact: true }).fill("How do I revoke a session?");
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.locator('#messages li[data-state="done"]').waitFor({ timeout: 20_000 });
+      await check(page, errors, new URL(page.url()).pathname);
       await check(page, errors, "/welcome");
       await context.close();
     });

@@ -67,9 +67,12 @@ export async function startDemoOrigin({ secret = ORIGIN_SECRET } = {}) {
   };
 }
 
+/** The dev environment's BOUND_IDS (wrangler.toml [env.dev.vars]): the Assistant's conversation URLs. */
+export const BOUND_IDS = "path:/assistant/threads/{thread}";
+
 /**
- * The demo as `make dev` runs it (the dev environment's public paths), with
- * `vars` overriding settings. Returns { gate, origin, url, stop }.
+ * The demo as `make dev` runs it (the dev environment's public paths and
+ * bound ids), with `vars` overriding settings. Returns { gate, origin, url, stop }.
  */
 export async function startStack({ name = "browser", vars = {} } = {}) {
   const origin = await startDemoOrigin();
@@ -77,7 +80,7 @@ export async function startStack({ name = "browser", vars = {} } = {}) {
   try {
     gate = await startGate({
       name,
-      vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/welcome,/assets/*,/favicon.ico", LOGIN_PATH: "/login", ...vars },
+      vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/welcome,/assets/*,/favicon.ico", LOGIN_PATH: "/login", BOUND_IDS, ...vars },
       secrets: { SESSION_KEYS: await keygen("k1"), ORIGIN_SECRET },
     });
   } catch (e) {
