@@ -19,6 +19,7 @@
 
 pub mod assertion;
 pub mod confusables;
+pub mod directory;
 pub mod edits;
 pub mod encoding;
 pub mod gate;

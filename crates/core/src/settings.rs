@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::directory::DirectorySettings;
 use crate::keyring::{Key, KeyRing};
 use crate::path::normalize;
 use crate::time::{Millis, Seconds};
@@ -49,6 +50,9 @@ pub const NAMES: &[&str] = &[
     "ORIGIN_SECRET",
     "HANDSHAKE_AUTH",
     "CONFUSABLE_PATHS",
+    "SESSION_DIRECTORY",
+    "DIRECTORY_CHECK",
+    "MAX_SESSIONS",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -263,6 +267,8 @@ pub struct Settings {
     pub handshake_auth: bool,
     /// `CONFUSABLE_PATHS`.
     pub confusable_paths: ConfusablePaths,
+    /// `SESSION_DIRECTORY`, `DIRECTORY_CHECK`, `MAX_SESSIONS`.
+    pub directory: DirectorySettings,
 }
 
 fn seconds(
@@ -457,6 +463,12 @@ impl Settings {
             Some("refuse") => ConfusablePaths::Refuse,
             Some(_) => return Err(bad("CONFUSABLE_PATHS", "must be pass or refuse")),
         };
+        let directory = DirectorySettings::parse(
+            get("SESSION_DIRECTORY").as_deref().map(str::trim),
+            get("DIRECTORY_CHECK").as_deref().map(str::trim),
+            get("MAX_SESSIONS").as_deref().map(str::trim),
+        )
+        .map_err(|(setting, problem)| bad(setting, problem))?;
 
         Ok(Self {
             keys,
@@ -479,6 +491,7 @@ impl Settings {
             origin_secret,
             handshake_auth,
             confusable_paths,
+            directory,
         })
     }
 }
