@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::protocol::Answer;
 use super::state::CheckStatus;
 use crate::time::Millis;
 
@@ -48,6 +49,17 @@ impl DirectoryCache {
             Some(entry) => *entry = (status, now),
             None => {
                 self.entries.insert(id.to_owned(), (status, now));
+            }
+        }
+    }
+
+    /// Learns from a recording's answer (`{"ended":[..],"evicted":[..]}`)
+    /// that those sessions ended: this isolate refuses them at once. Any
+    /// other answer teaches nothing.
+    pub fn learn(&mut self, answer: &str, now: Millis) {
+        if let Some((ended, evicted)) = Answer::recorded_from_json(answer) {
+            for id in ended.iter().chain(&evicted) {
+                self.entries.insert(id.clone(), (CheckStatus::Ended, now));
             }
         }
     }
@@ -99,5 +111,22 @@ mod tests {
             c.get("b", Millis(1002), Millis(1000)),
             Some(CheckStatus::RevokedUser)
         );
+    }
+
+    #[test]
+    fn learns_ended_sessions_from_answers() {
+        let mut c = DirectoryCache::new();
+        c.put("a", CheckStatus::Live, Millis(1000), Millis(1000));
+        c.learn("{\"ended\":[\"a\"],\"evicted\":[\"b\"]}", Millis(1001));
+        assert_eq!(
+            c.get("a", Millis(1002), Millis(1000)),
+            Some(CheckStatus::Ended)
+        );
+        assert_eq!(
+            c.get("b", Millis(1002), Millis(1000)),
+            Some(CheckStatus::Ended)
+        );
+        c.learn("{\"sessions\":[]}", Millis(1003));
+        assert_eq!(c.len(), 2);
     }
 }

@@ -9,16 +9,19 @@
 //! * [`agent`]: the coarse browser/OS label of a `User-Agent`
 //! * [`state`]: the user's directory and what each operation does to it
 //! * [`protocol`]: the operations and answers as JSON
+//! * [`calls`]: what the gate asks the adapter to send to an object
 //! * [`cache`]: the isolate's memory of the directory's last answers
 #![forbid(unsafe_code)]
 
 pub mod agent;
 pub mod cache;
+pub mod calls;
 pub mod protocol;
 pub mod settings;
 pub mod state;
 
 pub use cache::DirectoryCache;
+pub use calls::{DirectoryCall, DirectoryCheck};
 pub use protocol::{Answer, Check, NewSession, Op, Request};
 pub use settings::DirectorySettings;
 pub use state::{EndedSession, LiveSession, UserDirectory};
