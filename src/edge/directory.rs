@@ -7,8 +7,9 @@
 
 use std::cell::RefCell;
 
-use wasm_bindgen::JsValue;
-use worker::{Env, Method, RequestInit};
+use wasm_bindgen::{JsCast as _, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{js_sys, web_sys, Env};
 
 use session_gate_core::directory::{Answer, DirectoryCache, DirectoryCall, DirectoryCheck};
 use session_gate_core::gate::DirectoryLookup;
@@ -31,25 +32,40 @@ pub(crate) struct Place {
     pub(crate) colo: Option<String>,
 }
 
-/// Sends `body` to the object of user `sub`; its answer, `None` when it
-/// could not be reached or did not answer 200.
-async fn send(env: &Env, sub: &str, body: String) -> Option<String> {
-    let stub = env
-        .durable_object(DO_BINDING)
+/// Calls `target[name](args…)`.
+fn call_method(target: &JsValue, name: &str, args: &js_sys::Array) -> Option<JsValue> {
+    let method = js_sys::Reflect::get(target, &JsValue::from_str(name))
         .ok()?
-        .id_from_name(sub)
-        .ok()?
-        .get_stub()
+        .dyn_into::<js_sys::Function>()
         .ok()?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(JsValue::from_str(&body)));
-    let request = worker::Request::new_with_init("https://directory/", &init).ok()?;
-    let mut response = stub.fetch_with_request(request).await.ok()?;
-    if response.status_code() != 200 {
+    js_sys::Reflect::apply(&method, target, args).ok()
+}
+
+/// Sends `body` to the object of user `sub`
+/// (`SESSIONS.get(SESSIONS.idFromName(sub)).fetch(…)`, called directly as
+/// kv.rs calls KV, without workers-rs' request wrappers); its answer, `None`
+/// when it could not be reached or did not answer 200.
+async fn send(env: &Env, sub: &str, body: String) -> Option<String> {
+    let namespace = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(DO_BINDING)).ok()?;
+    let id = call_method(&namespace, "idFromName", &js_sys::Array::of1(&sub.into()))?;
+    let stub = call_method(&namespace, "get", &js_sys::Array::of1(&id))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&body));
+    let request = web_sys::Request::new_with_str_and_init("https://directory/", &init).ok()?;
+    let promise = call_method(&stub, "fetch", &js_sys::Array::of1(&request))?;
+    let response = JsFuture::from(js_sys::Promise::resolve(&promise))
+        .await
+        .ok()?
+        .dyn_into::<web_sys::Response>()
+        .ok()?;
+    if response.status() != 200 {
         return None;
     }
-    response.text().await.ok()
+    JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()
 }
 
 /// A request's check: the cached answer while the core relies on it, else
