@@ -11,4 +11,6 @@
 #![warn(missing_docs)]
 
 #[cfg(target_arch = "wasm32")]
+mod directory;
+#[cfg(target_arch = "wasm32")]
 mod edge;

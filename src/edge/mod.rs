@@ -9,6 +9,7 @@
 //! call into JavaScript, on every request.
 
 mod connection;
+mod directory;
 mod kv;
 mod origin;
 
@@ -27,6 +28,7 @@ use session_gate_core::settings::{self, Settings};
 use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Reply, RequestParts, Verdict};
 
+use directory::Place;
 use kv::{kv_for, KV_BINDING};
 use origin::{apply_forward, read_body};
 
@@ -189,8 +191,15 @@ async fn handle(
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(pending) => {
             let freshness = Freshness::Cached(gate.settings().revocation_cache);
+            let checked = match &pending.directory {
+                None => None,
+                Some(check) => {
+                    let ttl = gate.settings().directory.check;
+                    Some(directory::check(env, check, ttl).await)
+                }
+            };
             let lookups = kv.lookups(&pending.keys, now, freshness).await;
-            gate.resolve(*pending, lookups, now)
+            gate.resolve_checked(*pending, lookups, checked, now)
         }
         // The core asks for the body once; were it to ask again, nothing
         // is forwarded.
@@ -201,14 +210,44 @@ async fn handle(
     };
     match verdict {
         Verdict::Reply(reply) => {
+            let mut reply = *reply;
             let written = kv.write_all(&reply.kv_writes, now).await;
-            let reply = gate.settle_reply(*reply, &written);
+            if !reply.directory.is_empty() {
+                for call in &mut reply.directory {
+                    if call.needs_body.is_some() {
+                        let body = request_text(request).await.unwrap_or_default();
+                        call.read_revoke_body(&body);
+                    }
+                }
+                let answers = directory::record(env, &reply.directory, &place(request), now).await;
+                reply = gate.settle_directory(reply, &answers);
+            }
+            let reply = gate.settle_reply(reply, &written);
             Ok((reply_or_500(&reply)?, reply.log))
         }
         Verdict::Forward(fwd) => {
-            apply_forward(&gate, &kv, request, *fwd, read.as_deref(), now).await
+            apply_forward(&gate, &kv, env, request, *fwd, read.as_deref(), now).await
         }
     }
+}
+
+/// The request's body as text (the sessions endpoint's revoke form).
+async fn request_text(request: &web_sys::Request) -> Option<String> {
+    let promise = request.text().ok()?;
+    worker::wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()?
+        .as_string()
+}
+
+/// The request's country and data centre, as the runtime says. `Cf::colo`
+/// unwraps, and a runtime may omit `colo` (plain workerd does): both fields
+/// are read without panicking.
+pub(crate) fn place(request: &web_sys::Request) -> Place {
+    request.cf().map_or_else(Place::default, |cf| Place {
+        country: cf.country().ok().flatten(),
+        colo: cf.colo().ok(),
+    })
 }
 
 /// A JavaScript exception the handler could not turn into a response (no
@@ -234,12 +273,9 @@ async fn fetch(
 ) -> Result<web_sys::Response, Unanswerable> {
     let now = Millis(worker::Date::now().as_millis());
     let (response, mut log) = handle(&request, &env, now).await.map_err(Unanswerable)?;
-    // `Cf::colo` unwraps, and a runtime may omit `colo` (plain workerd
-    // does): read both fields without panicking.
-    if let Some(cf) = request.cf() {
-        log.colo = cf.colo().ok();
-        log.country = cf.country().ok().flatten();
-    }
+    let place = place(&request);
+    log.colo = place.colo;
+    log.country = place.country;
     console_log!("{}", log.to_json());
     Ok(response)
 }

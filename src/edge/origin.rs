@@ -16,8 +16,9 @@ use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Forward, Watch};
 
 use super::connection::{abortable, watch_connection, Connection, Relay};
+use super::directory::record;
 use super::kv::Kv;
-use super::{header_list, reply_or_500};
+use super::{header_list, place, reply_or_500};
 
 /// A clone of the runtime's `headers` with the core's edits applied: every
 /// header the core did not name keeps its bytes exactly (values outside
@@ -119,6 +120,7 @@ async fn forward(
 pub(crate) async fn apply_forward(
     gate: &Rc<Gate>,
     kv: &Rc<Kv>,
+    env: &worker::Env,
     request: &web_sys::Request,
     fwd: Forward,
     read: Option<&[u8]>,
@@ -137,7 +139,11 @@ pub(crate) async fn apply_forward(
         getrandom::fill(&mut bytes).ok().map(|()| bytes)
     };
     let plan = gate.finish(fwd, upstream.status(), &origin_headers, now, &mut fresh_sid);
-    let written = kv.write_all(&plan.kv_writes, now).await;
+    let mut written = kv.write_all(&plan.kv_writes, now).await;
+    if !plan.directory.is_empty() {
+        let answers = record(env, &plan.directory, &place(request), now).await;
+        written.extend(answers.iter().map(Option::is_some));
+    }
     let passed = match gate.settle_response(plan, &written) {
         Delivery::Origin(passed) => *passed,
         // The core's answer replaces the origin's response (a revocation

@@ -247,6 +247,12 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
   const revocations = failingKv
     ? [`[[services]]`, `binding = "REVOCATIONS"`, `service = "session-gate-kv-double"`, `entrypoint = "KvDouble"`]
     : [`[[kv_namespaces]]`, `binding = "REVOCATIONS"`, `id = "${NAMESPACE}"`];
+  // The session directory's Durable Object, only for a gate that uses it
+  // (another `main` may not export the class).
+  const directory = vars.SESSION_DIRECTORY === "on"
+    ? [`[[durable_objects.bindings]]`, `name = "SESSIONS"`, `class_name = "SessionDirectory"`, ``,
+      `[[migrations]]`, `tag = "v1"`, `new_sqlite_classes = ["SessionDirectory"]`, ``]
+    : [];
   const toml = [
     `name = "session-gate-e2e"`,
     `main = ${JSON.stringify(main)}`,
@@ -254,6 +260,7 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
     ``,
     ...revocations,
     ``,
+    ...directory,
     `[vars]`,
     ...Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(String(v))}`),
     ``,

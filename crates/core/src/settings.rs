@@ -15,6 +15,7 @@ pub use origin_url::OriginUrl;
 pub use public_paths::PublicPaths;
 
 use crate::bound_ids::places::BoundIds;
+use crate::directory::DirectorySettings;
 use crate::keyring::{Key, KeyRing};
 use crate::path::normalize;
 use crate::time::{Millis, Seconds};
@@ -57,6 +58,9 @@ pub const NAMES: &[&str] = &[
     "HANDSHAKE_AUTH",
     "CONFUSABLE_PATHS",
     "BOUND_IDS",
+    "SESSION_DIRECTORY",
+    "DIRECTORY_CHECK",
+    "MAX_SESSIONS",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -152,6 +156,8 @@ pub struct Settings {
     /// `BOUND_IDS`: where a bound id of the session's user must appear
     /// (none by default; needs `ORIGIN_SECRET`).
     pub bound_ids: BoundIds,
+    /// `SESSION_DIRECTORY`, `DIRECTORY_CHECK`, `MAX_SESSIONS`.
+    pub directory: DirectorySettings,
 }
 
 fn seconds(
@@ -346,6 +352,12 @@ impl Settings {
             Some("refuse") => ConfusablePaths::Refuse,
             Some(_) => return Err(bad("CONFUSABLE_PATHS", "must be pass or refuse")),
         };
+        let directory = DirectorySettings::parse(
+            get("SESSION_DIRECTORY").as_deref().map(str::trim),
+            get("DIRECTORY_CHECK").as_deref().map(str::trim),
+            get("MAX_SESSIONS").as_deref().map(str::trim),
+        )
+        .map_err(|(setting, problem)| bad(setting, problem))?;
 
         let bound_ids = BoundIds::parse(&get("BOUND_IDS").unwrap_or_default())
             .map_err(|e| bad("BOUND_IDS", e))?;
@@ -378,6 +390,7 @@ impl Settings {
             handshake_auth,
             confusable_paths,
             bound_ids,
+            directory,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! The adapter applies a verdict exactly; it adds no policy of its own.
 #![forbid(unsafe_code)]
 
+use crate::directory::DirectoryCall;
 use crate::edits::HeaderEdits;
 use crate::log::LogRecord;
 use crate::revocation::{Lookup, LookupFailed, RevocationKeys};
@@ -54,6 +55,9 @@ pub struct Reply {
     pub body: String,
     /// KV writes to perform before answering.
     pub kv_writes: Vec<KvWrite>,
+    /// Directory calls to make before answering (`SESSION_DIRECTORY=on`);
+    /// their answers go to [`crate::gate::Gate::settle_directory`].
+    pub directory: Vec<DirectoryCall>,
     /// The log line.
     pub log: LogRecord,
 }
@@ -91,6 +95,9 @@ pub struct ResponseContext {
     /// The `X-Session-Nonce` sent with the request (22 characters of
     /// base64url), which an authenticated handshake must be bound to.
     pub nonce: String,
+    /// The request's coarse browser/OS label, for a login recorded in the
+    /// directory (`None` with the directory off).
+    pub agent: Option<String>,
 }
 
 /// The request's live session, as the handshake needs it.

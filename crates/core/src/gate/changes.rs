@@ -6,6 +6,7 @@
 
 use super::response::Replacement;
 use super::Gate;
+use crate::directory::DirectoryCall;
 use crate::handshake::{Handshake, Requested};
 use crate::revocation;
 use crate::session::{clear_cookie, seal, set_cookie, Claims, Roles, SessionId};
@@ -26,6 +27,8 @@ pub(super) struct Change {
     pub(super) error: Option<String>,
     /// The gate's answer in place of the origin's response.
     pub(super) replacement: Option<Replacement>,
+    /// The changes to record in the directory (`SESSION_DIRECTORY=on`).
+    pub(super) directory: Vec<DirectoryCall>,
 }
 
 /// The KV write that revokes one session until its absolute expiry.
@@ -98,6 +101,9 @@ impl Gate {
                 change
                     .kv_writes
                     .push(revoke_sid(&s.claims, s.absolute_expiry, now));
+                change
+                    .directory
+                    .extend(self.record_end(&s.claims, s.absolute_expiry, now));
                 cookie = Some(clear_cookie(&self.settings.cookie_name));
                 actions.push("revoked the presented session");
             }
@@ -137,6 +143,7 @@ impl Gate {
                 ttl: None,
                 pin_until: now.saturating_add(self.settings.time.absolute),
             });
+            change.directory.extend(self.record_revoke_user(user, now));
             actions.push("revoke_user");
             // This browser's own session dies with the others, unless a
             // login below replaces it.
@@ -176,11 +183,19 @@ impl Gate {
             None
         };
         // Login, logout and rotate all end the session the request carried.
+        let rotation = handshake.login.is_none() && !handshake.logout && handshake.rotate;
         if handshake.login.is_some() || handshake.logout || handshake.rotate {
             if let Some(s) = current {
                 change
                     .kv_writes
                     .push(revoke_sid(&s.claims, s.absolute_expiry, now));
+                // A rotation's new session replaces this one in the
+                // directory (below); anything else ends it.
+                if !rotation {
+                    change
+                        .directory
+                        .extend(self.record_end(&s.claims, s.absolute_expiry, now));
+                }
             }
         }
         if let Some((sub, iat, roles)) = new_session {
@@ -192,6 +207,13 @@ impl Gate {
                 .map(|bytes| Claims::new(SessionId::from_bytes(bytes), sub, iat, now, roles));
             match claims {
                 Some(Ok(claims)) => {
+                    let replaces = current.filter(|_| rotation).map(|s| &s.claims);
+                    change.directory.extend(self.record_login(
+                        &claims,
+                        replaces,
+                        context.agent.clone(),
+                        now,
+                    ));
                     let value = seal(&claims, self.settings.keys.signing_key(), name);
                     cookie = Some(set_cookie(
                         name,

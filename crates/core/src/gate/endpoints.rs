@@ -93,8 +93,16 @@ impl Gate {
                     reply
                         .kv_writes
                         .push(revoke_sid(claims, live.liveness.absolute_expiry, now));
+                    reply.directory.extend(self.record_end(
+                        claims,
+                        live.liveness.absolute_expiry,
+                        now,
+                    ));
                 }
                 reply
+            }
+            ("sessions" | "sessions/revoke", _, _) if self.settings.directory.on => {
+                self.sessions_endpoint(endpoint == "sessions/revoke", &inbound, session, log, now)
             }
             ("health" | "me", false, _) | ("logout", _, false) => {
                 let mut reply = Reply::json(405, error_body("method_not_allowed", None), log);

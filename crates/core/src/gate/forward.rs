@@ -168,6 +168,7 @@ impl Gate {
             claims: l.session.claims().clone(),
             absolute_expiry: l.liveness.absolute_expiry,
         });
+        let agent = self.agent(&inbound);
         Verdict::Forward(Box::new(Forward {
             url: format!("{base}{}", inbound.path_and_query()),
             edits: diff(&inbound.headers, &headers),
@@ -177,6 +178,7 @@ impl Gate {
                 set_cookie,
                 session,
                 rebase,
+                agent,
                 nonce: inbound.nonce,
             },
             log,

@@ -13,6 +13,8 @@
 //!   settling of its KV writes), with [`changes`] for the session changes an
 //!   origin's handshake asks for, and [`watch`] for connections that must end
 //!   with their session.
+//! * [`directory`]: the session directory (`SESSION_DIRECTORY=on`): the
+//!   check, the recorded changes, the sessions endpoints.
 //!
 //! This file holds the [`Gate`] itself, the continuation types that carry a
 //! request from one step to the next ([`Evaluation`], [`PendingBody`],
@@ -22,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod changes;
+mod directory;
 mod endpoints;
 mod forward;
 mod inbound;
@@ -29,10 +32,12 @@ mod replies;
 mod response;
 mod watch;
 
+pub use directory::DirectoryLookup;
 pub use forward::CONTEXT;
 pub use response::{Delivery, Passed, Replacement, ResponsePlan};
 
 use crate::bound_ids::places::{BodyKind, Check, Located, MAX_BODY};
+use crate::directory::DirectoryCheck;
 use crate::inspect::Inspected;
 use crate::log::LogRecord;
 use crate::revocation::{self, Revocation, RevocationKeys};
@@ -94,6 +99,10 @@ pub struct PendingRevocation {
     /// The keys to read, and the session's issue time for the isolate's
     /// pinned revocations ([`crate::revocation::RevocationCache::read`]).
     pub keys: RevocationKeys,
+    /// With the directory on, the session's check: answer it from the
+    /// isolate's [`crate::directory::DirectoryCache`] or the user's object,
+    /// then call [`Gate::resolve_checked`].
+    pub directory: Option<DirectoryCheck>,
     inbound: Inbound,
     live: Inspected,
 }
@@ -257,7 +266,9 @@ impl Gate {
         match session {
             Ok(live) => {
                 let claims = live.session.claims();
+                let directory = self.directory_check(&inbound, &live, now);
                 Evaluation::NeedsRevocation(Box::new(PendingRevocation {
+                    directory,
                     keys: RevocationKeys {
                         user: revocation::user_key(claims.sub()),
                         sid: revocation::sid_key(claims.sid().expose()),

@@ -46,6 +46,7 @@ impl Reply {
             headers,
             body,
             kv_writes: Vec::new(),
+            directory: Vec::new(),
             log,
         }
     }

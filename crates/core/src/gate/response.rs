@@ -6,6 +6,7 @@
 
 use super::replies::bad_gateway;
 use super::Gate;
+use crate::directory::DirectoryCall;
 use crate::edits::{diff, HeaderEdits};
 use crate::headers::{is_identity_header, plants_session_cookie};
 use crate::log::LogRecord;
@@ -49,6 +50,10 @@ pub struct ResponsePlan {
     pub replacement: Option<Replacement>,
     /// A connection that must end with its session.
     pub watch: Option<Watch>,
+    /// Directory calls the handshake asks for (`SESSION_DIRECTORY=on`),
+    /// made with the KV writes: their results follow the KV writes' in
+    /// [`Gate::settle_response`]'s `written`.
+    pub directory: Vec<DirectoryCall>,
     /// The `Set-Cookie` a 502 sends if the response cannot be delivered.
     fallback_cookie: Option<String>,
 }
@@ -94,10 +99,10 @@ impl Passed {
     }
 }
 
-/// Whether every write has a `true` in `written` (a missing entry is a
-/// failure).
-fn all_written(writes: &[KvWrite], written: &[bool]) -> bool {
-    (0..writes.len()).all(|i| written.get(i) == Some(&true))
+/// Whether each of `count` writes has a `true` in `written` (a missing
+/// entry is a failure).
+fn all_written(count: usize, written: &[bool]) -> bool {
+    (0..count).all(|i| written.get(i) == Some(&true))
 }
 
 impl Gate {
@@ -155,6 +160,7 @@ impl Gate {
             edits: diff(origin_headers, &headers),
             headers,
             kv_writes: change.kv_writes,
+            directory: change.directory,
             log,
             replacement: change.replacement,
             watch,
@@ -168,19 +174,21 @@ impl Gate {
     /// revocation is not recorded and the client must learn it: see
     /// [`revocation_unrecorded`](Self::revocation_unrecorded).
     pub fn settle_reply(&self, reply: Reply, written: &[bool]) -> Reply {
-        if all_written(&reply.kv_writes, written) {
+        if all_written(reply.kv_writes.len(), written) {
             return reply;
         }
         self.revocation_unrecorded(reply.log)
     }
 
     /// The final answer to a forwarded request once the plan's KV writes
-    /// were tried (`written[i]` for `plan.kv_writes[i]`): a revocation that
+    /// were tried (`written[i]` for `plan.kv_writes[i]`, then one for each
+    /// of `plan.directory`, in order): a revocation that
     /// was not recorded gets the 503 of
     /// [`revocation_unrecorded`](Self::revocation_unrecorded); a refused
     /// handshake its [`Replacement`]; anything else passes.
     pub fn settle_response(&self, plan: ResponsePlan, written: &[bool]) -> Delivery {
-        if !all_written(&plan.kv_writes, written) {
+        let recorded = plan.kv_writes.len() + plan.directory.len();
+        if !all_written(recorded, written) {
             return Delivery::Reply(Box::new(self.revocation_unrecorded(plan.log)));
         }
         if let Some(r) = plan.replacement {

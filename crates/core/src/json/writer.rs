@@ -110,6 +110,12 @@ impl JsonObject {
         self
     }
 
+    /// Adds a `true` or `false` field.
+    pub fn boolean(mut self, key: &str, value: bool) -> Self {
+        self.key(key).push_str(if value { "true" } else { "false" });
+        self
+    }
+
     /// Adds a `null` field.
     pub fn null(mut self, key: &str) -> Self {
         self.key(key).push_str("null");
