@@ -96,7 +96,7 @@ const HOP_BY_HOP: &[&str] = &[
 
 /// A header name lowercased, with `_` and `.` read as `-` (how CGI, WSGI,
 /// Rack and PHP see a name: `X_Forwarded_User` is `HTTP_X_FORWARDED_USER`).
-fn fold(name: &str) -> String {
+pub(crate) fn fold(name: &str) -> String {
     name.chars()
         .map(|c| match c {
             '_' | '.' => '-',

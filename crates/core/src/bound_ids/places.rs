@@ -16,6 +16,7 @@
 
 use super::verify;
 use crate::encoding::percent_decode;
+use crate::headers::fold;
 use crate::json::fields::{top_level_fields, FieldValue};
 use crate::keyring::Key;
 use crate::path::normalize;
@@ -75,16 +76,6 @@ fn is_name(name: &str) -> bool {
 /// A path literal as lenient servers compare it: without `;parameters`.
 fn literal(segment: &str) -> &str {
     segment.split(';').next().unwrap_or(segment)
-}
-
-/// A header name as CGI, WSGI, Rack and PHP see it.
-fn fold_header(name: &str) -> String {
-    name.bytes()
-        .map(|b| match b {
-            b'_' | b'.' => '-',
-            b => char::from(b.to_ascii_lowercase()),
-        })
-        .collect()
 }
 
 fn parse_template(template: &str) -> Result<(Kind, String), String> {
@@ -380,10 +371,10 @@ fn query_values(query: &str, name: &str) -> Vec<String> {
 }
 
 fn header_values(headers: &[(String, String)], name: &str) -> Vec<String> {
-    let want = fold_header(name);
+    let want = fold(name);
     headers
         .iter()
-        .filter(|(n, _)| fold_header(n) == want)
+        .filter(|(n, _)| fold(n) == want)
         .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()))
         .collect()
 }
