@@ -8,11 +8,13 @@ mod common;
 
 use serde::Deserialize;
 
-use common::{body_asked, claims, cookie_for, verdict, with_cookie, Request, NOW};
+use common::{
+    body_asked, body_step, claims, cookie_for, first_step, verdict, with_cookie, Request, NOW,
+};
 
 use session_gate_core::assertion::{self, Expected};
 use session_gate_core::bound_ids::{self, places::MAX_BODY, BindError};
-use session_gate_core::gate::Gate;
+use session_gate_core::gate::{Evaluation, Gate};
 use session_gate_core::keyring::Key;
 use session_gate_core::settings::Settings;
 use session_gate_core::verdict::{Forward, Reply, Verdict};
@@ -325,6 +327,43 @@ gate_test! {
         let bobs = id("bob", "t2000");
         let v = as_alice(&g, "GET", &format!("https://app.test/api/threads/{bobs}/socket"), &[("upgrade", "websocket"), ("connection", "Upgrade"), ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-fetch-site", "same-origin")], b"");
         assert_refused(v, "path:/api/threads/{thread}", &[&bobs]);
+    }
+
+    fn a_debug_print_of_a_pending_request_shows_no_secret() {
+        // The continuations are public and `Debug`: a print of one (an
+        // adapter's error path, a test's panic) must not carry the session
+        // cookie, another cookie, the query, the body or a bound id.
+        let g = gate();
+        let c = cookie(&g, "alice");
+        let mine = id("alice", "t1");
+        let tag = mine.rsplit('.').next().unwrap().to_owned();
+        let session = c.split_once('=').unwrap().1.to_owned();
+        let request = Request::new(
+            "POST",
+            &format!("https://app.test/api/threads/{mine}?thread_id={mine}&token=q-secret"),
+            &[
+                ("cookie", &format!("{c}; other=c-secret")),
+                ("content-type", "application/json"),
+                ("authorization", "Bearer h-secret"),
+            ],
+        );
+        let body = format!(r#"{{"thread_id":"{mine}","note":"b-secret"}}"#);
+        let secrets = [session.as_str(), tag.as_str(), "c-secret", "q-secret", "h-secret", "b-secret", "t1"];
+        let Evaluation::NeedsBody(pending) = first_step(&g, &request) else {
+            panic!("a json: place asks for the body")
+        };
+        let printed = format!("{pending:?}");
+        for secret in secrets {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("/api/threads/{thread}"), "{printed}");
+        let Evaluation::NeedsRevocation(pending) = body_step(&g, pending, body.as_bytes()) else {
+            panic!("a live session needs its revocation keys read")
+        };
+        let printed = format!("{pending:?}");
+        for secret in secrets {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
     }
 
     fn a_client_cannot_claim_a_context() {

@@ -4,6 +4,8 @@
 //! page load, preflight).
 #![forbid(unsafe_code)]
 
+use std::fmt;
+
 use super::{Gate, NoSession, CONFUSABLE_REASON};
 use crate::confusables::path_has_confusable;
 use crate::encoding::b64url_encode;
@@ -17,7 +19,8 @@ use crate::time::Millis;
 use crate::verdict::{Reply, RequestParts};
 
 /// A request as the gate understands it after parsing and normalisation.
-#[derive(Clone, Debug)]
+/// Its `Debug` shows no header value, query, body or bound id (see below).
+#[derive(Clone)]
 pub(super) struct Inbound {
     pub(super) method: String,
     /// `scheme://host[:port]` of the request itself.
@@ -39,6 +42,27 @@ pub(super) struct Inbound {
     /// The verified bound places' names and opaque parts, for
     /// `X-Session-Context` and the assertion's `ctx`.
     pub(super) context: Vec<(String, String)>,
+}
+
+/// What a Debug print of a pending request may show: the method, the host,
+/// the path as the log shows it (bound ids replaced by `{name}`), the header
+/// names and the sizes of the query and body. Never a header value (the
+/// session cookie, other cookies, credentials), the query, the body or an
+/// id: the continuation types that hold an `Inbound` are public and `Debug`.
+impl fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let places: Vec<&str> = self.context.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Inbound")
+            .field("method", &self.method)
+            .field("host", &self.host)
+            .field("path", self.log_path.as_ref().unwrap_or(&self.path))
+            .field("query_len", &self.query.len())
+            .field("header_names", &names)
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("bound_places", &places)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Inbound {

@@ -29,7 +29,9 @@ mod outcome;
 
 use std::rc::Rc;
 
-use session_gate_core::gate::{Delivery, Evaluation, Gate, PendingRevocation, ResponsePlan};
+use session_gate_core::gate::{
+    Delivery, Evaluation, Gate, PendingBody, PendingRevocation, ResponsePlan,
+};
 use session_gate_core::revocation::{
     self, Freshness, PendingReads, RevocationCache, RevocationKeys,
 };
@@ -209,6 +211,17 @@ impl Request {
 /// adapter's read of it (at most the limit the core names).
 pub fn evaluate(gate: &Gate, request: &Request) -> Evaluation {
     evaluate_at(gate, request, Millis(NOW))
+}
+
+/// The first phase alone, as the gate answers it (a body it asks for is not
+/// handed over).
+pub fn first_step(gate: &Gate, request: &Request) -> Evaluation {
+    gate.evaluate(&request.parts(), Millis(NOW))
+}
+
+/// The step after the first asked for the body: `body`, read in full.
+pub fn body_step(gate: &Gate, pending: Box<PendingBody>, body: &[u8]) -> Evaluation {
+    gate.with_body(*pending, body.to_vec(), Millis(NOW))
 }
 
 /// Whether the first phase asks the adapter for the request's body.
