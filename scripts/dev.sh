@@ -36,6 +36,7 @@ cat <<TXT
 [dev] mint a cookie:   $CLI mint --sub alice      (keys from .dev.vars)
 [dev] try it:          curl -H "Cookie: __Host-session=\$($CLI mint --sub alice)" http://127.0.0.1:8787/
 [dev] revoke a user:   $CLI revoke-user alice --local -- --env dev
+[dev] your sessions:   http://127.0.0.1:8787/sessions  (SESSION_DIRECTORY=on: sign in from two browsers, end one from the other)
 [dev] the Assistant:   http://127.0.0.1:8787/assistant  (BOUND_IDS=path:/assistant/threads/{thread}: try bob's conversation as alice)
 TXT
 npx wrangler dev --env dev --ip 127.0.0.1 --port 8787

@@ -148,6 +148,7 @@ describe("every page", () => {
       await check(page, errors, "/", { ready: dashboardReady });
       await check(page, errors, "/?notice=password-changed", { ready: dashboardReady });
       await check(page, errors, "/account");
+      await check(page, errors, "/sessions", { ready: () => document.querySelectorAll("#session-rows tr").length > 0 });
       await check(page, errors, "/admin");
       await check(page, errors, "/admin?revoked=bob");
       await check(page, errors, "/assistant");

@@ -71,8 +71,9 @@ export async function startDemoOrigin({ secret = ORIGIN_SECRET } = {}) {
 export const BOUND_IDS = "path:/assistant/threads/{thread}";
 
 /**
- * The demo as `make dev` runs it (the dev environment's public paths and
- * bound ids), with `vars` overriding settings. Returns { gate, origin, url, stop }.
+ * The demo as `make dev` runs it (the dev environment's public paths, bound
+ * ids and session directory), with `vars` overriding settings. Returns
+ * { gate, origin, url, stop }.
  */
 export async function startStack({ name = "browser", vars = {} } = {}) {
   const origin = await startDemoOrigin();
@@ -80,7 +81,7 @@ export async function startStack({ name = "browser", vars = {} } = {}) {
   try {
     gate = await startGate({
       name,
-      vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/welcome,/assets/*,/favicon.ico", LOGIN_PATH: "/login", BOUND_IDS, ...vars },
+      vars: { ORIGIN_URL: origin.url, PUBLIC_PATHS: "/welcome,/assets/*,/favicon.ico", LOGIN_PATH: "/login", BOUND_IDS, SESSION_DIRECTORY: "on", ...vars },
       secrets: { SESSION_KEYS: await keygen("k1"), ORIGIN_SECRET },
     });
   } catch (e) {

@@ -120,6 +120,7 @@ impl Demo {
             "/assets/style.css"
             | "/assets/dashboard.js"
             | "/assets/assistant.js"
+            | "/assets/sessions.js"
             | "/assets/logo.svg"
                 if get =>
             {
@@ -134,7 +135,12 @@ impl Demo {
                 // this never happens; straight to the origin it must not work.
                 None if matches!(
                     path,
-                    "/" | "/account" | "/admin" | "/logout" | "/change-password" | "/admin/revoke"
+                    "/" | "/account"
+                        | "/sessions"
+                        | "/admin"
+                        | "/logout"
+                        | "/change-password"
+                        | "/admin/revoke"
                 ) && (get || post) =>
                 {
                     self.error(
@@ -174,13 +180,21 @@ impl Demo {
             ("/account", Some(who)) if get => {
                 self.page("account.html", 200, Some(who), "/account", None, &[])
             }
+            // The list itself comes from the gate (/.session-gate/sessions):
+            // the origin serves the page and its script only.
+            ("/sessions", Some(who)) if get => {
+                self.page("sessions.html", 200, Some(who), "/sessions", None, &[])
+            }
             ("/admin", Some(who)) if get => self.admin_page(req, who),
             ("/logout", Some(_)) if post => {
                 Response::see_other("/login?bye=1").with("X-Session-Logout", "1")
             }
             ("/change-password", Some(who)) if post => self.change_password(req, who),
             ("/admin/revoke", Some(who)) if post => self.revoke(req, who),
-            ("/" | "/welcome" | "/account" | "/admin" | "/whoami" | "/favicon.ico", _) => self
+            (
+                "/" | "/welcome" | "/account" | "/sessions" | "/admin" | "/whoami" | "/favicon.ico",
+                _,
+            ) => self
                 .error(405, who, "Method not allowed", "Use GET.")
                 .with("Allow", "GET, HEAD"),
             ("/login", _) => self

@@ -175,6 +175,7 @@ fn nav(who: Option<&Identity>, current: &str) -> String {
         Some(who) => {
             let mut links = link("/", "Dashboard")
                 + &link("/assistant", "Assistant")
+                + &link("/sessions", "Sessions")
                 + &link("/account", "Account");
             if who.is_admin() {
                 links += &link("/admin", "Admin");

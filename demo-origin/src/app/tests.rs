@@ -303,6 +303,7 @@ fn identity_comes_only_from_the_gates_headers() {
     for (method, path) in [
         ("GET", "/"),
         ("GET", "/account"),
+        ("GET", "/sessions"),
         ("GET", "/admin"),
         ("POST", "/logout"),
     ] {
@@ -390,6 +391,32 @@ fn serves_pages_and_assets_with_safe_headers() {
     assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
     let r = d.handle(&request("GET", "/logout", &as_user("alice", ""), ""));
     assert_eq!(r.status, 405);
+}
+
+#[test]
+fn the_sessions_page_is_linked_and_leaves_the_list_to_the_gate() {
+    let d = demo();
+    let page = d.handle(&request("GET", "/sessions", &as_user("alice", ""), ""));
+    assert_eq!(page.status, 200);
+    let html = body(&page);
+    assert!(html.contains(r#"<h1 id="title">Your sessions</h1>"#));
+    assert!(html.contains(r#"href="/sessions" aria-current="page">Sessions</a>"#));
+    assert!(html.contains(r#"<script src="/assets/sessions.js" defer></script>"#));
+    assert!(!html.contains("<script>"), "no inline script under the CSP");
+    assert!(!html.contains("<!--slot:"));
+    // The dashboard links to it from the page, not only from the navigation.
+    let dashboard = body(&d.handle(&request("GET", "/", &as_user("alice", ""), "")));
+    assert!(dashboard.contains(r#"<a href="/sessions">your sessions</a>"#));
+    let script = d.handle(&request("GET", "/assets/sessions.js", &[], ""));
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(!body(&script).contains("innerHTML"), "data goes in as text");
+    let r = d.handle(&request("POST", "/sessions", &as_user("alice", ""), ""));
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
 }
 
 #[test]
