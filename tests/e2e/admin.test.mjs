@@ -147,7 +147,7 @@ describe("the operators' endpoints and CLI", () => {
     const rows = listed.stdout.trim().split("\n");
     assert.equal(rows[0], "fingerprint\tcreated\tlast seen\tcountry\tagent");
     assert.deepEqual(rows.slice(1).map((r) => r.split("\t")[0]), [fingerprint(a), fingerprint(b)]);
-    assert.match(rows[1], /\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\t-\tFirefox on Linux$/);
+    assert.match(rows[1], /\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\t([A-Z]{2}|-)\tFirefox on Linux$/);
     const json = await cli(gate, ["sessions", "frank", "--json"]);
     assert.equal(JSON.parse(json.stdout).sessions.length, 2);
 

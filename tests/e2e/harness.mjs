@@ -238,7 +238,6 @@ export async function keygen(kid) {
  * local namespace, writes fail unless `doubleMode("ok" | "fail-first")` says
  * otherwise.
  * Returns { url, fetch, kvPut, kvGet, doubleMode, cli, logs, stop }.
- */
  *
  * For two gates sharing one directory (tests/e2e/bound.test.mjs,
  * bench/bound.mjs): `workerName` names the Worker (unique per process, so
