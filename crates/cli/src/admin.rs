@@ -182,7 +182,7 @@ fn call(args: &Args, request: &AdminRequest) -> Result<String, Fail> {
         403 => "the gate refused the token",
         404 => "the gate has no operators' endpoints: ADMIN_TOKEN is not set there, or SESSION_DIRECTORY is off",
         400 => "the gate could not read the request",
-        503 => "the user's directory (or KV) could not be reached; nothing is known to have changed",
+        503 => "the user's directory or KV could not be reached: it may be recorded in one and not the other; run it again",
         300..=399 => "the gate redirected; the token is never sent on",
         _ => "unexpected answer",
     };
