@@ -2,7 +2,8 @@
 # `make bench`: installs what the benchmarks need (wrk from Debian, twiggy
 # from crates.io), then runs the native microbenchmarks (criterion) and the
 # end-to-end, size and memory benchmarks (bench/run.mjs), which write
-# bench/results.md and bench/results.json. About three minutes; nothing here
+# bench/results.md and bench/results.json, then the revocation bound between two
+# gates (bench/bound.mjs, printed). About five minutes; nothing here
 # is part of `make test`. Knobs: BENCH_SECONDS, BENCH_ROUNDS,
 # BENCH_CONNECTIONS, BENCH_MIXED_REQUESTS, BENCH_COMPARE (see bench/run.mjs).
 set -euo pipefail
@@ -33,3 +34,7 @@ cargo bench --quiet -p session-gate-core --bench cookie
 
 log "end to end, memory and size"
 node bench/run.mjs
+
+log "the revocation bound between two gates, and Durable Object calls (bench/bound.mjs)"
+cargo build --quiet -p session-gate-cli --bin session-gate   # tests/e2e/harness.mjs mints with the debug CLI
+node bench/bound.mjs

@@ -18,6 +18,12 @@ if ! grep -qs '^ORIGIN_SECRET=' .dev.vars; then
   echo "ORIGIN_SECRET=$($CLI keygen --kid origin | cut -d: -f2)" >> .dev.vars
   echo "[dev] wrote a fresh ORIGIN_SECRET to .dev.vars"
 fi
+# The operators' token for `session-gate sessions` and `end-session`, which
+# read it from this .dev.vars too (the endpoints exist with the directory on).
+if ! grep -qs '^ADMIN_TOKEN=' .dev.vars; then
+  echo "ADMIN_TOKEN=$($CLI keygen --kid admin | cut -d: -f2)" >> .dev.vars
+  echo "[dev] wrote a fresh ADMIN_TOKEN to .dev.vars"
+fi
 origin_secret=$(grep '^ORIGIN_SECRET=' .dev.vars | tail -n 1 | cut -d= -f2- | sed -e 's/^"//' -e 's/"$//')
 
 DEMO_ORIGIN_PORT=8788 ORIGIN_SECRET="$origin_secret" "$ORIGIN" &
@@ -37,6 +43,7 @@ cat <<TXT
 [dev] try it:          curl -H "Cookie: __Host-session=\$($CLI mint --sub alice)" http://127.0.0.1:8787/
 [dev] revoke a user:   $CLI revoke-user alice --local -- --env dev
 [dev] your sessions:   http://127.0.0.1:8787/sessions  (SESSION_DIRECTORY=on: sign in from two browsers, end one from the other)
+[dev] operators:       $CLI sessions alice --gate http://127.0.0.1:8787   (token from .dev.vars)
 [dev] the Assistant:   http://127.0.0.1:8787/assistant  (BOUND_IDS=path:/assistant/threads/{thread}: try bob's conversation as alice)
 TXT
 npx wrangler dev --env dev --ip 127.0.0.1 --port 8787

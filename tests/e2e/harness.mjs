@@ -238,8 +238,18 @@ export async function keygen(kid) {
  * local namespace, writes fail unless `doubleMode("ok" | "fail-first")` says
  * otherwise.
  * Returns { url, fetch, kvPut, kvGet, doubleMode, cli, logs, stop }.
+ *
+ * For two gates sharing one directory (tests/e2e/bound.test.mjs,
+ * bench/bound.mjs): `workerName` names the Worker (unique per process, so
+ * the local dev registry of other suites never answers for it);
+ * `directoryFrom` binds `SESSIONS` to that Worker's class instead of owning
+ * one (`script_name`); `persistTo` shares local KV and object storage;
+ * `registry` is the dev registry folder both processes must share.
  */
-export async function startGate({ vars = {}, secrets = {}, name = "gate", main = path.join(ROOT, "build", "index.js"), failingKv = false } = {}) {
+export async function startGate({
+  vars = {}, secrets = {}, name = "gate", main = path.join(ROOT, "build", "index.js"), failingKv = false,
+  workerName = "session-gate-e2e", directoryFrom, persistTo, registry,
+} = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `session-gate-${name}-`));
   const port = await freePort();
   const inspectorPort = await freePort();
@@ -249,12 +259,14 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
     : [`[[kv_namespaces]]`, `binding = "REVOCATIONS"`, `id = "${NAMESPACE}"`];
   // The session directory's Durable Object, only for a gate that uses it
   // (another `main` may not export the class).
-  const directory = vars.SESSION_DIRECTORY === "on"
-    ? [`[[durable_objects.bindings]]`, `name = "SESSIONS"`, `class_name = "SessionDirectory"`, ``,
-      `[[migrations]]`, `tag = "v1"`, `new_sqlite_classes = ["SessionDirectory"]`, ``]
-    : [];
+  const directory = vars.SESSION_DIRECTORY !== "on" ? []
+    : directoryFrom
+      ? [`[[durable_objects.bindings]]`, `name = "SESSIONS"`, `class_name = "SessionDirectory"`,
+        `script_name = ${JSON.stringify(directoryFrom)}`, ``]
+      : [`[[durable_objects.bindings]]`, `name = "SESSIONS"`, `class_name = "SessionDirectory"`, ``,
+        `[[migrations]]`, `tag = "v1"`, `new_sqlite_classes = ["SessionDirectory"]`, ``];
   const toml = [
-    `name = "session-gate-e2e"`,
+    `name = ${JSON.stringify(workerName)}`,
     `main = ${JSON.stringify(main)}`,
     `compatibility_date = "2025-09-01"`,
     ``,
@@ -287,8 +299,9 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
     path.join(dir, ".dev.vars"),
     Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n",
   );
-  const state = path.join(dir, "state");
+  const state = persistTo ?? path.join(dir, "state");
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+  if (registry) env.WRANGLER_REGISTRY_PATH = registry;
   const child = spawn(
     WRANGLER,
     ["dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
@@ -303,7 +316,7 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
     for (const line of text.split("\n")) {
       // With two workers in the process, wrangler prefixes each line with
       // the worker's name.
-      const trimmed = line.trim().replace(/^\[session-gate-e2e\] /, "");
+      const trimmed = line.trim().replace(/^\[[\w.-]+\] /, "");
       if (trimmed.startsWith("{") && trimmed.includes('"event"')) {
         logs.push(trimmed);
         allLogLines.push(trimmed);
@@ -378,9 +391,9 @@ export async function startGate({ vars = {}, secrets = {}, name = "gate", main =
       await this.kvPut("kv-double:writes", mode);
     },
     /** Runs the session-gate CLI with this gate's settings. */
-    async cli(args, { passWrangler = false } = {}) {
+    async cli(args, { passWrangler = false, env: extra = {} } = {}) {
       const argv = passWrangler ? [...args, "--", ...wranglerArgs] : args;
-      return run(CLI, argv, { cwd: dir, env: cliEnv });
+      return run(CLI, argv, { cwd: dir, env: { ...cliEnv, ...extra } });
     },
     async mint({ sub = "alice", iat, seen, roles } = {}) {
       const args = ["mint", "--sub", sub];

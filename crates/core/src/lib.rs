@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod assertion;
 pub mod bound_ids;
 pub mod confusables;

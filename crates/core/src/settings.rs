@@ -14,6 +14,7 @@ mod public_paths;
 pub use origin_url::OriginUrl;
 pub use public_paths::PublicPaths;
 
+use crate::admin::AdminToken;
 use crate::bound_ids::places::BoundIds;
 use crate::directory::DirectorySettings;
 use crate::keyring::{Key, KeyRing};
@@ -61,6 +62,7 @@ pub const NAMES: &[&str] = &[
     "SESSION_DIRECTORY",
     "DIRECTORY_CHECK",
     "MAX_SESSIONS",
+    "ADMIN_TOKEN",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -158,6 +160,9 @@ pub struct Settings {
     pub bound_ids: BoundIds,
     /// `SESSION_DIRECTORY`, `DIRECTORY_CHECK`, `MAX_SESSIONS`.
     pub directory: DirectorySettings,
+    /// `ADMIN_TOKEN` (a secret): the operators' endpoints exist only with
+    /// it, and with the directory on.
+    pub admin_token: Option<AdminToken>,
 }
 
 fn seconds(
@@ -359,6 +364,9 @@ impl Settings {
         )
         .map_err(|(setting, problem)| bad(setting, problem))?;
 
+        let admin_token = AdminToken::parse(get("ADMIN_TOKEN").as_deref())
+            .map_err(|problem| bad("ADMIN_TOKEN", problem))?;
+
         let bound_ids = BoundIds::parse(&get("BOUND_IDS").unwrap_or_default())
             .map_err(|e| bad("BOUND_IDS", e))?;
         if !bound_ids.is_empty() && origin_secret.is_none() {
@@ -391,6 +399,7 @@ impl Settings {
             confusable_paths,
             bound_ids,
             directory,
+            admin_token,
         })
     }
 }

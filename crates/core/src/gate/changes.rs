@@ -42,6 +42,18 @@ pub(super) fn revoke_sid(claims: &Claims, absolute_expiry: Millis, now: Millis) 
 }
 
 impl Gate {
+    /// The KV write that revokes every session of `user` issued before
+    /// `now` (no TTL: the epoch stays), pinned in this isolate for as long
+    /// as such a session could live.
+    pub(super) fn revoke_user_write(&self, user: &str, now: Millis) -> KvWrite {
+        KvWrite {
+            key: revocation::user_key(user),
+            value: now.to_string(),
+            ttl: None,
+            pin_until: now.saturating_add(self.settings.time.absolute),
+        }
+    }
+
     /// The session change the origin's headers ask for. `fresh_sid`
     /// supplies 16 bytes from a CSPRNG when a new session is started (`None`
     /// if the CSPRNG failed). A handshake the gate cannot honour (malformed,
@@ -137,12 +149,7 @@ impl Gate {
         let mut change = Change::default();
         let mut actions: Vec<&str> = Vec::new();
         if let Some(user) = &handshake.revoke_user {
-            change.kv_writes.push(KvWrite {
-                key: revocation::user_key(user),
-                value: now.to_string(),
-                ttl: None,
-                pin_until: now.saturating_add(self.settings.time.absolute),
-            });
+            change.kv_writes.push(self.revoke_user_write(user, now));
             change.directory.extend(self.record_revoke_user(user, now));
             actions.push("revoke_user");
             // This browser's own session dies with the others, unless a

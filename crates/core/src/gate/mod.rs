@@ -14,7 +14,8 @@
 //!   origin's handshake asks for, and [`watch`] for connections that must end
 //!   with their session.
 //! * [`directory`]: the session directory (`SESSION_DIRECTORY=on`): the
-//!   check, the recorded changes, the sessions endpoints.
+//!   check, the recorded changes, the sessions endpoints; and [`admin`]: the
+//!   operators' endpoints under `/.session-gate/admin/` (`ADMIN_TOKEN`).
 //!
 //! This file holds the [`Gate`] itself, the continuation types that carry a
 //! request from one step to the next ([`Evaluation`], [`PendingBody`],
@@ -23,6 +24,7 @@
 //! is pure: the same inputs always give the same answer.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod changes;
 mod directory;
 mod endpoints;
@@ -36,6 +38,7 @@ pub use directory::DirectoryLookup;
 pub use forward::CONTEXT;
 pub use response::{Delivery, Passed, Replacement, ResponsePlan};
 
+use crate::admin::is_admin_path;
 use crate::bound_ids::places::{BodyKind, Check, Located, MAX_BODY};
 use crate::directory::DirectoryCheck;
 use crate::inspect::Inspected;
@@ -229,6 +232,9 @@ impl Gate {
             Ok(inbound) => inbound,
             Err(reply) => return Evaluation::Done(Verdict::Reply(reply)),
         };
+        if is_admin_path(&inbound.path) {
+            return self.admin(inbound, now);
+        }
         let session = self.session_cookie(&inbound, now);
         // A `json:` place needs the body, unless the request is refused
         // whatever it holds (no session on a protected path), is for the
@@ -252,6 +258,9 @@ impl Gate {
             session,
         } = pending;
         inbound.body = Some(body);
+        if is_admin_path(&inbound.path) {
+            return self.admin(inbound, now);
+        }
         self.with_session(inbound, session, now)
     }
 
