@@ -63,7 +63,8 @@ fn object(stored: &mut String, body: &str) -> String {
     answer.to_json()
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn the_setting_is_a_secret_with_a_floor() {
     assert!(settings_from(&[]).unwrap().admin_token.is_none());
     assert!(session_gate_core::settings::NAMES.contains(&"ADMIN_TOKEN"));
@@ -76,7 +77,8 @@ fn the_setting_is_a_secret_with_a_floor() {
     assert!(!format!("{s:?}").contains(TOKEN));
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn without_a_token_or_the_directory_the_endpoints_do_not_exist() {
     let request = admin_request(&list("alice"), Some(&bearer(TOKEN)));
     for gate in [
@@ -93,7 +95,8 @@ fn without_a_token_or_the_directory_the_endpoints_do_not_exist() {
     }
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn a_missing_or_wrong_token_or_a_browser_is_refused_before_the_body() {
     let gate = admin_gate();
     let wrong = format!("{}1", &TOKEN[..TOKEN.len() - 1]);
@@ -135,7 +138,8 @@ fn a_missing_or_wrong_token_or_a_browser_is_refused_before_the_body() {
     }
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn only_post_and_only_the_two_endpoints() {
     let gate = admin_gate();
     let auth = bearer(TOKEN);
@@ -155,7 +159,8 @@ fn only_post_and_only_the_two_endpoints() {
     assert_eq!(r.status, 404);
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn bodies_name_a_valid_user_and_a_fingerprint_or_all() {
     let gate = admin_gate();
     let auth = bearer(TOKEN);
@@ -206,7 +211,8 @@ fn bodies_name_a_valid_user_and_a_fingerprint_or_all() {
     assert!(is_fingerprint(fp) && !is_fingerprint("all"));
 }
 
-#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
 fn list_end_one_and_end_all_reach_the_users_object() {
     let gate = admin_gate();
     let auth = bearer(TOKEN);
