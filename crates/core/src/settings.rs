@@ -61,6 +61,7 @@ pub const NAMES: &[&str] = &[
     "SESSION_DIRECTORY",
     "DIRECTORY_CHECK",
     "MAX_SESSIONS",
+    "ON_ANOMALY",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -156,7 +157,7 @@ pub struct Settings {
     /// `BOUND_IDS`: where a bound id of the session's user must appear
     /// (none by default; needs `ORIGIN_SECRET`).
     pub bound_ids: BoundIds,
-    /// `SESSION_DIRECTORY`, `DIRECTORY_CHECK`, `MAX_SESSIONS`.
+    /// `SESSION_DIRECTORY`, `DIRECTORY_CHECK`, `MAX_SESSIONS`, `ON_ANOMALY`.
     pub directory: DirectorySettings,
 }
 
@@ -357,6 +358,7 @@ impl Settings {
             get("DIRECTORY_CHECK").as_deref().map(str::trim),
             get("MAX_SESSIONS").as_deref().map(str::trim),
         )
+        .and_then(|d| d.with_on_anomaly(get("ON_ANOMALY").as_deref().map(str::trim)))
         .map_err(|(setting, problem)| bad(setting, problem))?;
 
         let bound_ids = BoundIds::parse(&get("BOUND_IDS").unwrap_or_default())

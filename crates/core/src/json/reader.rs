@@ -160,6 +160,18 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(digits).ok()?.parse().ok()
     }
 
+    /// `true` or `false`.
+    pub fn boolean(&mut self) -> Option<bool> {
+        self.skip_whitespace();
+        for (word, value) in [(&b"true"[..], true), (&b"false"[..], false)] {
+            if self.json[self.at..].starts_with(word) {
+                self.at += word.len();
+                return Some(value);
+            }
+        }
+        None
+    }
+
     /// `null` as `None`, or a value `read` reads as `Some`.
     pub fn nullable<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
         self.skip_whitespace();
