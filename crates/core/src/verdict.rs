@@ -135,7 +135,7 @@ pub struct Watch {
 impl Watch {
     /// Whether the `tick`-th check (from 1) reads KV.
     pub fn reads_kv(&self, tick: u32) -> bool {
-        tick % self.kv_every.max(1) == 0
+        tick.is_multiple_of(self.kv_every.max(1))
     }
 
     /// The line to log when the connection ends: the request's line as the
