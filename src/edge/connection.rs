@@ -6,10 +6,10 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use futures_util::future::join;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use futures_util::future::join;
 use worker::{console_log, js_sys, web_sys, Env};
 
 use session_gate_core::gate::Gate;
