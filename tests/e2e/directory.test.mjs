@@ -11,7 +11,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { startGate, startOrigin, keygen, setCookies } from "./harness.mjs";
+import { startGate, startOrigin, keygen, setCookies, wsConnect } from "./harness.mjs";
 
 const COOKIE = "__Host-session";
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
@@ -24,6 +24,7 @@ const fingerprint = (cookie) => {
 };
 
 function respond(req) {
+  if (req.upgrade) return { echo: true };
   const url = new URL(req.url, "http://origin.invalid");
   if (url.pathname === "/login" && req.method === "POST") {
     return { status: 303, headers: { "X-Session-Login": url.searchParams.get("user"), Location: "/app" } };
@@ -34,7 +35,7 @@ function respond(req) {
 describe("the session directory", () => {
   let origin, gate, off, strict;
   before(async () => {
-    origin = await startOrigin(respond);
+    origin = await startOrigin(respond, { upgrade: true });
     const keys = await keygen("k1");
     gate = await startGate({
       name: "directory",
@@ -208,6 +209,27 @@ describe("the session directory", () => {
     const res = await strict.fetch("/.session-gate/sessions", { headers: withCookie(a) });
     await res.arrayBuffer();
     assert.equal(res.status, 401);
+  });
+
+  it("a WebSocket closes within about DIRECTORY_CHECK once its session is ended from the list", async () => {
+    const a = await login(gate, "ivan");
+    const b = await login(gate, "ivan");
+    const ws = await wsConnect(gate.url, "/ws", { Cookie: `${COOKIE}=${a}`, Origin: gate.url, "User-Agent": UA });
+    assert.equal(ws.status, 101);
+    ws.send("hello");
+    for (let i = 0; i < 50 && !ws.messages.includes("hello"); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(ws.messages.includes("hello"), "the socket echoes");
+    // Ending it from the list writes no KV key: only the directory knows.
+    const started = Date.now();
+    assert.equal((await revoke(b, `id=${fingerprint(a)}`)).status, 200);
+    const code = await Promise.race([ws.closed, new Promise((r) => setTimeout(() => r("open"), 6000))]);
+    const ms = Date.now() - started;
+    ws.end();
+    assert.notEqual(code, "open", "still open 6 s after the session was ended");
+    assert.equal(code, 1008);
+    console.log(`# WebSocket closed ${ms} ms after the session was ended from the list (DIRECTORY_CHECK=1)`);
+    assert.ok(ms <= 3000, `closed after ${ms} ms`);
+    assert.ok(await gate.waitForLog((l) => l.includes('"connection_closed"') && l.includes(fingerprint(a))), "logged");
   });
 
   it("with the directory off, the endpoints do not exist", async () => {
