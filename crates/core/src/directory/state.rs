@@ -589,6 +589,58 @@ mod tests {
     }
 
     #[test]
+    fn a_row_of_the_first_slice_reads_with_its_sighting_at_creation() {
+        let row = "{\"epoch\":null,\"live\":[{\"id\":\"a\",\"created\":1000,\"last_seen\":5000,\"country\":\"GB\",\"agent\":\"Chrome on Linux\",\"expires\":9000,\"colo\":null}],\"ended\":[]}";
+        let d = UserDirectory::from_json(row).expect("the first slice's row");
+        let s = &d.live[0];
+        assert_eq!(s.seen_country.as_deref(), Some("GB"));
+        assert_eq!(s.seen_agent.as_deref(), Some("Chrome on Linux"));
+        assert_eq!(s.seen_country_at, Millis(5000));
+        assert_eq!(UserDirectory::from_json(&d.to_json()), Some(d.clone()));
+    }
+
+    #[test]
+    fn on_anomaly_end_ends_the_session_in_the_same_operation() {
+        let mut d = UserDirectory::default();
+        login(&mut d, "a", 1000, 0);
+        let op = |agent: &str, end: bool| {
+            Op::Check(Check {
+                id: "a".into(),
+                issued: Millis(1000),
+                expires: Millis(1000 + DAY),
+                agent: Some(agent.into()),
+                country: Some("GB".into()),
+                end_on_anomaly: end,
+            })
+        };
+        let logged = run(&mut d, op("Firefox on Windows", false), 2000);
+        let Answer::Checked(c) = logged else { panic!() };
+        assert_eq!((c.status, c.anomalies.len()), (CheckStatus::Live, 1));
+        let ended = run(&mut d, op("Safari on macOS", true), 3000);
+        let Answer::Checked(c) = ended else { panic!() };
+        assert_eq!((c.status, c.anomalies.len()), (CheckStatus::Ended, 1));
+        assert!(d.live.is_empty());
+        assert_eq!(check(&mut d, "a", 1000, 3001), CheckStatus::Ended);
+        // A session first seen on a check is adopted where it comes from.
+        let Answer::Checked(c) = run(
+            &mut d,
+            Op::Check(Check {
+                id: "b".into(),
+                issued: Millis(2500),
+                expires: Millis(2500 + DAY),
+                agent: None,
+                country: Some("FR".into()),
+                end_on_anomaly: true,
+            }),
+            4000,
+        ) else {
+            panic!()
+        };
+        assert!(c.adopted && c.status == CheckStatus::Live);
+        assert_eq!(d.live[0].country.as_deref(), Some("FR"));
+    }
+
+    #[test]
     fn stored_state_and_requests_are_read_strictly() {
         assert_eq!(
             UserDirectory::from_json("{\"epoch\":null,\"live\":[],\"ended\":[]}"),
