@@ -16,6 +16,7 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::{console_log, js_sys, web_sys, Context, Env};
 
 use session_gate_core::directory::settings::DirectorySettings;
+use session_gate_core::directory::state::CheckStatus;
 use session_gate_core::directory::{
     Answer, Checked, DirectoryCache, DirectoryCall, DirectoryCheck, Plan,
 };
@@ -137,7 +138,7 @@ pub(crate) async fn check(
             ctx.wait_until(async move {
                 let _ = ask(&env, &check, settings, &place).await;
             });
-            Ok(session_gate_core::directory::state::CheckStatus::Live)
+            Ok(CheckStatus::Live)
         }
         Plan::Wait => ask(env, &check, settings, place).await,
     }
