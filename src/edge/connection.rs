@@ -6,16 +6,18 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use futures_util::future::join;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{console_log, js_sys, web_sys};
+use worker::{console_log, js_sys, web_sys, Env};
 
 use session_gate_core::gate::Gate;
 use session_gate_core::revocation::Freshness;
 use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Ended, Watch};
 
+use super::directory::{check_afresh, Place};
 use super::kv::Kv;
 
 /// A WebSocket proxied through a `WebSocketPair`: messages and closes are
@@ -167,21 +169,64 @@ pub(crate) fn abortable(
     Ok((pipe.readable(), Connection::Stream { abort, done }))
 }
 
+/// What a watched connection's checks use: the gate, KV, the environment
+/// (the directory's binding) and where the request came from.
+pub(crate) struct Watcher {
+    pub(crate) gate: Rc<Gate>,
+    pub(crate) kv: Rc<Kv>,
+    pub(crate) env: Env,
+    pub(crate) place: Place,
+}
+
 /// Checks the session every `watch.interval` while the connection lives,
-/// reading KV afresh each time, and ends the connection as soon as the core
-/// says the session is over, logging the core's closing line.
-pub(crate) async fn watch_connection(gate: Rc<Gate>, kv: Rc<Kv>, watch: Watch, conn: Connection) {
-    loop {
+/// reading KV afresh on the ticks the core names and asking the user's
+/// object afresh on every tick (directory on), and ends the connection as
+/// soon as the core says the session is over, logging the core's closing
+/// line.
+pub(crate) async fn watch_connection(watcher: Watcher, mut watch: Watch, conn: Connection) {
+    let Watcher {
+        gate,
+        kv,
+        env,
+        place,
+    } = watcher;
+    let settings = gate.settings().directory;
+    watch.directory = watch
+        .directory
+        .take()
+        .map(|check| check.located(place.country.as_deref()));
+    for tick in 1u32.. {
         worker::Delay::from(std::time::Duration::from_millis(watch.interval.get())).await;
         if conn.is_done() {
             return;
         }
         let now = Millis(worker::Date::now().as_millis());
-        let lookups = kv.lookups(&watch.keys, now, Freshness::Fresh).await;
+        let reads = watch
+            .reads_kv(tick)
+            .then(|| kv.lookups(&watch.keys, now, Freshness::Fresh));
+        let asks = watch
+            .directory
+            .as_ref()
+            .map(|check| check_afresh(&env, check, now, settings, &place));
+        let (lookups, directory) = join(
+            async {
+                match reads {
+                    Some(reads) => Some(reads.await),
+                    None => None,
+                }
+            },
+            async {
+                match asks {
+                    Some(asks) => Some(asks.await),
+                    None => None,
+                }
+            },
+        )
+        .await;
         if conn.is_done() {
             return;
         }
-        if let Err(ended) = gate.still_live(&watch, lookups, now) {
+        if let Err(ended) = gate.still_live_checked(&watch, lookups, directory, now) {
             conn.end(ended);
             console_log!("{}", watch.closed_log(ended).to_json());
             return;

@@ -16,6 +16,7 @@ mod origin;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use futures_util::future::join;
 use wasm_bindgen::JsValue;
 use worker::worker_sys::ext::RequestExt as _;
 use worker::{console_log, event, js_sys, web_sys, Context, Env};
@@ -148,6 +149,7 @@ pub(crate) fn reply_or_500(reply: &Reply) -> Result<web_sys::Response, JsValue> 
 async fn handle(
     request: &web_sys::Request,
     env: &Env,
+    ctx: &Context,
     now: Millis,
 ) -> Result<(web_sys::Response, LogRecord), JsValue> {
     let method = request.method();
@@ -190,15 +192,22 @@ async fn handle(
     let verdict = match evaluation {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(pending) => {
+            // The directory check (when on) and the KV reads are issued
+            // together and joined.
             let freshness = Freshness::Cached(gate.settings().revocation_cache);
-            let checked = match &pending.directory {
-                None => None,
-                Some(check) => {
-                    let ttl = gate.settings().directory.check;
-                    Some(directory::check(env, check, ttl).await)
+            let settings = gate.settings().directory;
+            let place = place(request);
+            let check = pending.directory.clone().map(|check| {
+                let check = check.located(place.country.as_deref());
+                directory::check(env, ctx, check, settings, &place)
+            });
+            let checked = async {
+                match check {
+                    Some(check) => Some(check.await),
+                    None => None,
                 }
             };
-            let lookups = kv.lookups(&pending.keys, now, freshness).await;
+            let (checked, lookups) = join(checked, kv.lookups(&pending.keys, now, freshness)).await;
             gate.resolve_checked(*pending, lookups, checked, now)
         }
         // The core asks for the body once; were it to ask again, nothing
@@ -219,7 +228,16 @@ async fn handle(
                         call.read_revoke_body(&body);
                     }
                 }
-                let answers = directory::record(env, &reply.directory, &place(request), now).await;
+                let settings = gate.settings().directory;
+                let answers = directory::record(
+                    env,
+                    &reply.directory,
+                    settings,
+                    &place(request),
+                    &reply.log,
+                    now,
+                )
+                .await;
                 reply = gate.settle_directory(reply, &answers);
             }
             let reply = gate.settle_reply(reply, &written);
@@ -269,10 +287,12 @@ impl std::error::Error for Unanswerable {}
 async fn fetch(
     request: web_sys::Request,
     env: Env,
-    _ctx: Context,
+    ctx: Context,
 ) -> Result<web_sys::Response, Unanswerable> {
     let now = Millis(worker::Date::now().as_millis());
-    let (response, mut log) = handle(&request, &env, now).await.map_err(Unanswerable)?;
+    let (response, mut log) = handle(&request, &env, &ctx, now)
+        .await
+        .map_err(Unanswerable)?;
     let place = place(&request);
     log.colo = place.colo;
     log.country = place.country;

@@ -15,7 +15,7 @@ use session_gate_core::log::LogRecord;
 use session_gate_core::time::Millis;
 use session_gate_core::verdict::{Forward, Watch};
 
-use super::connection::{abortable, watch_connection, Connection, Relay};
+use super::connection::{abortable, watch_connection, Connection, Relay, Watcher};
 use super::directory::record;
 use super::kv::Kv;
 use super::{header_list, place, reply_or_500};
@@ -140,8 +140,10 @@ pub(crate) async fn apply_forward(
     };
     let plan = gate.finish(fwd, upstream.status(), &origin_headers, now, &mut fresh_sid);
     let mut written = kv.write_all(&plan.kv_writes, now).await;
+    let place = place(request);
     if !plan.directory.is_empty() {
-        let answers = record(env, &plan.directory, &place(request), now).await;
+        let settings = gate.settings().directory;
+        let answers = record(env, &plan.directory, settings, &place, &plan.log, now).await;
         written.extend(answers.iter().map(Option::is_some));
     }
     let passed = match gate.settle_response(plan, &written) {
@@ -158,7 +160,13 @@ pub(crate) async fn apply_forward(
     };
     let watched = |conn: Connection, watch: Watch| {
         let (gate, kv) = (Rc::clone(gate), Rc::clone(kv));
-        worker::wasm_bindgen_futures::spawn_local(watch_connection(gate, kv, watch, conn));
+        let watcher = Watcher {
+            gate,
+            kv,
+            env: env.clone(),
+            place,
+        };
+        worker::wasm_bindgen_futures::spawn_local(watch_connection(watcher, watch, conn));
     };
     let built = if passed.upgrade {
         upgraded(&upstream, &passed, watched)

@@ -1,15 +1,21 @@
 // The session directory (SESSION_DIRECTORY=on) end to end under wrangler
 // dev: the user's Durable Object records logins, the gate's endpoints list
 // and end sessions, an ended session is refused at once, MAX_SESSIONS
-// evicts the oldest, the revoke endpoint refuses cross-site POSTs, and with
-// the directory off the endpoints do not exist.
+// evicts the oldest, the revoke endpoint refuses cross-site POSTs, every
+// change is logged (session_created, session_ended with why,
+// session_evicted), ON_ANOMALY=end refuses a session seen from another
+// browser family and logs the anomaly, and with the directory off the
+// endpoints do not exist. Local wrangler dev gives no country in
+// `request.cf`, so the country anomalies are proven natively
+// (crates/core/tests/directory_flow.rs).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { startGate, startOrigin, keygen, setCookies } from "./harness.mjs";
+import { startGate, startOrigin, keygen, setCookies, wsConnect } from "./harness.mjs";
 
 const COOKIE = "__Host-session";
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+const FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0";
 
 /** The fingerprint the gate shows for a cookie: SHA-256 of the sid, 32 hex digits. */
 const fingerprint = (cookie) => {
@@ -18,6 +24,7 @@ const fingerprint = (cookie) => {
 };
 
 function respond(req) {
+  if (req.upgrade) return { echo: true };
   const url = new URL(req.url, "http://origin.invalid");
   if (url.pathname === "/login" && req.method === "POST") {
     return { status: 303, headers: { "X-Session-Login": url.searchParams.get("user"), Location: "/app" } };
@@ -26,9 +33,9 @@ function respond(req) {
 }
 
 describe("the session directory", () => {
-  let origin, gate, off;
+  let origin, gate, off, strict;
   before(async () => {
-    origin = await startOrigin(respond);
+    origin = await startOrigin(respond, { upgrade: true });
     const keys = await keygen("k1");
     gate = await startGate({
       name: "directory",
@@ -36,10 +43,16 @@ describe("the session directory", () => {
       secrets: { SESSION_KEYS: keys },
     });
     off = await startGate({ name: "directory-off", vars: { ORIGIN_URL: origin.url }, secrets: { SESSION_KEYS: keys } });
+    strict = await startGate({
+      name: "directory-strict",
+      vars: { ORIGIN_URL: origin.url, SESSION_DIRECTORY: "on", ON_ANOMALY: "end" },
+      secrets: { SESSION_KEYS: keys },
+    });
   });
   after(async () => {
     await gate?.stop();
     await off?.stop();
+    await strict?.stop();
     await origin?.close();
   });
 
@@ -66,10 +79,21 @@ describe("the session directory", () => {
     const text = await res.text();
     return { status: res.status, body: text };
   }
-  async function page(cookie) {
-    const res = await gate.fetch("/app/page", { headers: withCookie(cookie) });
+  async function page(cookie, g = gate, ua = UA) {
+    const res = await g.fetch("/app/page", { headers: withCookie(cookie, { "user-agent": ua }) });
     await res.arrayBuffer();
     return res.status;
+  }
+  /** The event lines a gate logged about session `id`, as [event, reason]. */
+  const events = (g, id) => g.logs.map((l) => JSON.parse(l))
+    .filter((l) => l.fingerprint === id && (l.event.startsWith("session_") || l.event === "anomaly"))
+    .map((l) => [l.event, l.reason]);
+  async function logged(g, id, want) {
+    await g.waitForLog((l) => {
+      const r = JSON.parse(l);
+      return r.fingerprint === id && r.event === want[0] && r.reason === want[1];
+    });
+    return events(g, id);
   }
 
   it("lists the user's sessions, marking the current one", async () => {
@@ -141,6 +165,71 @@ describe("the session directory", () => {
     await res.arrayBuffer();
     assert.equal(res.status, 303);
     assert.deepEqual((await list(b)).body.sessions.map((s) => s.id), [fingerprint(b)]);
+  });
+
+  it("logs every change: created, ended with why, evicted", async () => {
+    const a = await login(gate, "grace");
+    const b = await login(gate, "grace");
+    const [fa, fb] = [fingerprint(a), fingerprint(b)];
+    assert.deepEqual(await logged(gate, fa, ["session_created", "login"]), [["session_created", "login"]]);
+    const created = JSON.parse(gate.logs.find((l) => l.includes(fa)));
+    assert.equal(created.sub, "grace");
+    assert.equal(created.method, "POST");
+    // Ended from the list.
+    await revoke(b, `id=${fa}`);
+    assert.deepEqual(await logged(gate, fa, ["session_ended", "revoked"]), [["session_created", "login"], ["session_ended", "revoked"]]);
+    // Logout.
+    const res = await gate.fetch("/.session-gate/logout", { method: "POST", headers: withCookie(b) });
+    await res.arrayBuffer();
+    assert.deepEqual(await logged(gate, fb, ["session_ended", "logout"]), [["session_created", "login"], ["session_ended", "logout"]]);
+    // MAX_SESSIONS=2: the third login evicts the oldest.
+    const c = await login(gate, "grace");
+    const d = await login(gate, "grace");
+    await login(gate, "grace");
+    const fc = fingerprint(c);
+    assert.deepEqual(await logged(gate, fc, ["session_evicted", "max_sessions"]),
+      [["session_created", "login"], ["session_ended", "evicted"], ["session_evicted", "max_sessions"]]);
+    assert.equal(await page(d), 200);
+    // No line names a session by anything but its fingerprint.
+    for (const line of gate.logs) for (const cookie of [a, b, c, d]) assert.ok(!line.includes(cookie.split(".")[2]), line);
+  });
+
+  it("ON_ANOMALY=end: another browser family ends the session and is logged", async () => {
+    const a = await login(strict, "heidi");
+    const fa = fingerprint(a);
+    assert.equal(await page(a, strict), 200);
+    assert.equal(await page(a, strict, UA), 200, "the same browser again: relied on");
+    assert.equal(await page(a, strict, FIREFOX), 401, "another browser family: refused");
+    const seen = await logged(strict, fa, ["session_ended", "anomaly"]);
+    assert.deepEqual(seen, [["session_created", "login"], ["anomaly", "agent"], ["session_ended", "anomaly"]]);
+    const anomaly = strict.logs.map((l) => JSON.parse(l)).find((l) => l.event === "anomaly" && l.fingerprint === fa);
+    assert.deepEqual([anomaly.from, anomaly.to, anomaly.action, anomaly.sub], ["Chrome on Linux", "Firefox on Windows", "end", "heidi"]);
+    assert.ok(strict.logs.some((l) => JSON.parse(l).event === "deny" && JSON.parse(l).reason === "revoked_session"));
+    assert.equal(await page(a, strict), 401, "ended for good, from the first browser too");
+    const res = await strict.fetch("/.session-gate/sessions", { headers: withCookie(a) });
+    await res.arrayBuffer();
+    assert.equal(res.status, 401);
+  });
+
+  it("a WebSocket closes within about DIRECTORY_CHECK once its session is ended from the list", async () => {
+    const a = await login(gate, "ivan");
+    const b = await login(gate, "ivan");
+    const ws = await wsConnect(gate.url, "/ws", { Cookie: `${COOKIE}=${a}`, Origin: gate.url, "User-Agent": UA });
+    assert.equal(ws.status, 101);
+    ws.send("hello");
+    for (let i = 0; i < 50 && !ws.messages.includes("hello"); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(ws.messages.includes("hello"), "the socket echoes");
+    // Ending it from the list writes no KV key: only the directory knows.
+    const started = Date.now();
+    assert.equal((await revoke(b, `id=${fingerprint(a)}`)).status, 200);
+    const code = await Promise.race([ws.closed, new Promise((r) => setTimeout(() => r("open"), 6000))]);
+    const ms = Date.now() - started;
+    ws.end();
+    assert.notEqual(code, "open", "still open 6 s after the session was ended");
+    assert.equal(code, 1008);
+    console.log(`# WebSocket closed ${ms} ms after the session was ended from the list (DIRECTORY_CHECK=1)`);
+    assert.ok(ms <= 3000, `closed after ${ms} ms`);
+    assert.ok(await gate.waitForLog((l) => l.includes('"connection_closed"') && l.includes(fingerprint(a))), "logged");
   });
 
   it("with the directory off, the endpoints do not exist", async () => {

@@ -11,7 +11,7 @@ test("no log line of the whole suite carries a cookie, a sid, a key or a query s
   const secrets = [...new Set(fs.readFileSync(SECRETS_FILE, "utf8").split("\n").filter((s) => s.length >= 8))];
   assert.ok(lines.length >= 50, `collected ${lines.length} log lines`);
   assert.ok(secrets.length >= 50, `collected ${secrets.length} secrets`);
-  const allowed = new Set(["event", "reason", "fingerprint", "sub", "method", "path", "action", "status", "colo", "country"]);
+  const allowed = new Set(["event", "reason", "fingerprint", "sub", "method", "path", "action", "status", "colo", "country", "from", "to"]);
   for (const line of lines) {
     const record = JSON.parse(line);
     for (const key of Object.keys(record)) assert.ok(allowed.has(key), `unexpected field ${key} in ${line}`);

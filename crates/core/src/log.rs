@@ -15,7 +15,9 @@ pub struct LogRecord {
     /// `connection_closed` (a WebSocket or event stream ended because its
     /// session did), `context_mismatch` (a `BOUND_IDS` place held something
     /// that is not the user's id: 403), `too_large` (a body too large for a
-    /// `json:` place: 413).
+    /// `json:` place: 413); and the session directory's own lines
+    /// ([`crate::directory::events`]): `session_created`, `session_ended`,
+    /// `session_evicted`, `anomaly`.
     pub event: &'static str,
     /// Why, when the event needs one (`missing`, `invalid`, `expired`,
     /// `revoked`, a setting name, a path problem).
@@ -38,6 +40,11 @@ pub struct LogRecord {
     pub colo: Option<String>,
     /// Client country, filled in by the adapter.
     pub country: Option<String>,
+    /// An `anomaly` line's expected value: the session's creation country or
+    /// browser/OS label, or the country it was seen from just before.
+    pub from: Option<String>,
+    /// An `anomaly` line's value seen on this request.
+    pub to: Option<String>,
 }
 
 impl LogRecord {
@@ -55,6 +62,8 @@ impl LogRecord {
             status: 0,
             colo: None,
             country: None,
+            from: None,
+            to: None,
         }
     }
 
@@ -83,6 +92,8 @@ impl LogRecord {
         out.push_str(&self.status.to_string());
         field(&mut out, "colo", self.colo.as_deref());
         field(&mut out, "country", self.country.as_deref());
+        field(&mut out, "from", self.from.as_deref());
+        field(&mut out, "to", self.to.as_deref());
         out.push('}');
         out
     }

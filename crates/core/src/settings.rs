@@ -63,6 +63,7 @@ pub const NAMES: &[&str] = &[
     "DIRECTORY_CHECK",
     "MAX_SESSIONS",
     "ADMIN_TOKEN",
+    "ON_ANOMALY",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -158,7 +159,7 @@ pub struct Settings {
     /// `BOUND_IDS`: where a bound id of the session's user must appear
     /// (none by default; needs `ORIGIN_SECRET`).
     pub bound_ids: BoundIds,
-    /// `SESSION_DIRECTORY`, `DIRECTORY_CHECK`, `MAX_SESSIONS`.
+    /// `SESSION_DIRECTORY`, `DIRECTORY_CHECK`, `MAX_SESSIONS`, `ON_ANOMALY`.
     pub directory: DirectorySettings,
     /// `ADMIN_TOKEN` (a secret): the operators' endpoints exist only with
     /// it, and with the directory on.
@@ -362,6 +363,7 @@ impl Settings {
             get("DIRECTORY_CHECK").as_deref().map(str::trim),
             get("MAX_SESSIONS").as_deref().map(str::trim),
         )
+        .and_then(|d| d.with_on_anomaly(get("ON_ANOMALY").as_deref().map(str::trim)))
         .map_err(|(setting, problem)| bad(setting, problem))?;
 
         let admin_token = AdminToken::parse(get("ADMIN_TOKEN").as_deref())

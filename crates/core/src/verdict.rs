@@ -2,7 +2,7 @@
 //! The adapter applies a verdict exactly; it adds no policy of its own.
 #![forbid(unsafe_code)]
 
-use crate::directory::DirectoryCall;
+use crate::directory::{DirectoryCall, DirectoryCheck};
 use crate::edits::HeaderEdits;
 use crate::log::LogRecord;
 use crate::revocation::{Lookup, LookupFailed, RevocationKeys};
@@ -111,13 +111,21 @@ pub struct SessionContext {
 
 /// A long-lived connection (a WebSocket, a streamed response) that must end
 /// with its session: every `interval` the adapter reads the two
-/// revocation keys afresh and asks [`crate::gate::Gate::still_live`].
+/// revocation keys afresh (on the ticks [`Watch::reads_kv`] names) and, with
+/// the directory on, asks the user's object, then asks
+/// [`crate::gate::Gate::still_live_checked`].
 #[derive(Clone, Debug)]
 pub struct Watch {
     /// The keys to read afresh at each check.
     pub keys: RevocationKeys,
     /// How often to check.
     pub interval: Millis,
+    /// KV is read every this many checks (1 with the directory off).
+    pub kv_every: u32,
+    /// With the directory on, the check sent to the user's object at every
+    /// tick, afresh (not from the isolate's cache); the adapter locates it
+    /// with [`DirectoryCheck::located`] once.
+    pub directory: Option<DirectoryCheck>,
     /// The session the connection was opened with.
     pub session: SessionContext,
     /// The request's log line.
@@ -125,6 +133,11 @@ pub struct Watch {
 }
 
 impl Watch {
+    /// Whether the `tick`-th check (from 1) reads KV.
+    pub fn reads_kv(&self, tick: u32) -> bool {
+        tick.is_multiple_of(self.kv_every.max(1))
+    }
+
     /// The line to log when the connection ends: the request's line as the
     /// event `connection_closed`, with why.
     pub fn closed_log(&self, ended: Ended) -> LogRecord {

@@ -8,6 +8,7 @@
 use super::protocol::{Op, Request};
 use crate::encoding::percent_decode;
 use crate::json::{once, Reader};
+use crate::log::LogRecord;
 
 /// One call to the directory object of user `sub`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +102,21 @@ pub struct DirectoryCheck {
     pub id: String,
     /// The check to send when the cache has no answer to rely on.
     pub request: Request,
+    /// The request's log line so far (method, path, fingerprint, sub): the
+    /// directory's log lines for this check start from it
+    /// ([`DirectoryCheck::events`]).
+    pub log: LogRecord,
+}
+
+impl DirectoryCheck {
+    /// The check from the request's country, which only the adapter knows
+    /// (from the runtime's `cf`).
+    pub fn located(mut self, country: Option<&str>) -> Self {
+        if let Op::Check(check) = &mut self.request.op {
+            check.country = country.map(str::to_owned);
+        }
+        self
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! object's `fetch`, an [`Answer`] its response body.
 #![forbid(unsafe_code)]
 
+pub use super::anomaly::{Anomaly, AnomalyKind};
 use super::state::{session_json, CheckStatus, LiveSession};
 use crate::json::{once, JsonObject, Reader};
 use crate::time::Millis;
@@ -31,9 +32,12 @@ impl NewSession {
             created: self.created,
             last_seen: now,
             expires: self.expires,
-            country: self.country,
             colo: self.colo,
-            agent: self.agent,
+            agent: self.agent.clone(),
+            seen_country: self.country.clone(),
+            seen_country_at: now,
+            seen_agent: self.agent,
+            country: self.country,
         }
     }
 }
@@ -49,6 +53,40 @@ pub struct Check {
     pub expires: Millis,
     /// The coarse browser/OS label of the request.
     pub agent: Option<String>,
+    /// The request's country, as the runtime says (the adapter fills it in:
+    /// [`crate::directory::DirectoryCheck::located`]).
+    pub country: Option<String>,
+    /// `ON_ANOMALY=end`: a check that sees an anomaly ends the session.
+    pub end_on_anomaly: bool,
+}
+
+/// Why one session is ended ([`Op::End`]), as the `session_ended` log line
+/// says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndWhy {
+    /// The origin's logout handshake, or `/.session-gate/logout`.
+    Logout,
+    /// A login on a browser that still held this session.
+    Login,
+    /// A handshake the gate refused, which revokes the presented session.
+    Refused,
+}
+
+impl EndWhy {
+    /// The name in JSON and in the log line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::Login => "login",
+            Self::Refused => "refused_handshake",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Logout, Self::Login, Self::Refused]
+            .into_iter()
+            .find(|w| w.as_str() == text)
+    }
 }
 
 /// One operation on a user's directory.
@@ -70,6 +108,8 @@ pub enum Op {
         id: String,
         /// Its absolute expiry.
         until: Millis,
+        /// Why.
+        why: EndWhy,
     },
     /// The user ends one of their sessions from the list: nothing happens
     /// unless it is one of theirs.
@@ -132,21 +172,24 @@ impl Request {
                 let obj = optional(obj, "agent", s.agent.as_deref());
                 optional(obj, "replaces", replaces.as_deref()).number("max", u64::from(*max))
             }
-            Op::End { id, until } => obj
+            Op::End { id, until, why } => obj
                 .string("op", "end")
                 .string("id", id)
-                .number("until", until.get()),
+                .number("until", until.get())
+                .string("why", why.as_str()),
             Op::EndOne { id } => obj.string("op", "end_one").string("id", id),
             Op::EndOthers { keep } => obj.string("op", "end_others").string("keep", keep),
             Op::RevokeUser { at } => obj.string("op", "revoke_user").number("at", at.get()),
-            Op::Check(c) => optional(
-                obj.string("op", "check")
+            Op::Check(c) => {
+                let obj = obj
+                    .string("op", "check")
                     .string("id", &c.id)
                     .number("issued", c.issued.get())
-                    .number("expires", c.expires.get()),
-                "agent",
-                c.agent.as_deref(),
-            ),
+                    .number("expires", c.expires.get());
+                let obj = optional(obj, "agent", c.agent.as_deref());
+                optional(obj, "country", c.country.as_deref())
+                    .boolean("end_on_anomaly", c.end_on_anomaly)
+            }
             Op::List { current } => obj.string("op", "list").string("current", current),
         };
         obj.number("now", self.now.get()).finish()
@@ -160,8 +203,10 @@ impl Request {
         let (mut id, mut keep, mut current, mut replaces) = (None, None, None, None);
         let (mut created, mut expires, mut until, mut at, mut issued, mut max, mut now) =
             (None, None, None, None, None, None, None);
-        let (mut country, mut colo, mut agent) = (None, None, None);
+        let (mut country, mut colo, mut agent, mut why, mut end) = (None, None, None, None, None);
         r.object(|r, key| match key {
+            "why" => once(&mut why, r.string().and_then(|w| EndWhy::parse(&w))),
+            "end_on_anomaly" => once(&mut end, r.boolean()),
             "op" => once(&mut op, r.owned_string()),
             "id" => once(&mut id, r.owned_string()),
             "keep" => once(&mut keep, r.owned_string()),
@@ -196,6 +241,7 @@ impl Request {
             "end" => Op::End {
                 id: id?,
                 until: Millis(until?),
+                why: why?,
             },
             "end_one" => Op::EndOne { id: id? },
             "end_others" => Op::EndOthers { keep: keep? },
@@ -205,6 +251,8 @@ impl Request {
                 issued: Millis(issued?),
                 expires: Millis(expires?),
                 agent: agent?,
+                country: country?,
+                end_on_anomaly: end?,
             }),
             "list" => Op::List { current: current? },
             _ => return None,
@@ -213,6 +261,48 @@ impl Request {
             op,
             now: Millis(now?),
         })
+    }
+}
+
+/// What a check found: the session's status, whether the directory had
+/// not seen it before (it is adopted, and `session_created` is logged), and
+/// the anomalies this request showed (under `ON_ANOMALY=end` the status is
+/// then [`CheckStatus::Ended`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// Live, ended or revoked.
+    pub status: CheckStatus,
+    /// The directory adopted the session with this check.
+    pub adopted: bool,
+    /// What this request showed that the session's history did not.
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl Checked {
+    /// A plain answer: `status`, nothing adopted, no anomaly.
+    pub fn plain(status: CheckStatus) -> Self {
+        Self {
+            status,
+            adopted: false,
+            anomalies: Vec::new(),
+        }
+    }
+
+    /// The answer as JSON.
+    pub fn to_json(&self) -> String {
+        let mut list = String::from("[");
+        for (i, a) in self.anomalies.iter().enumerate() {
+            if i > 0 {
+                list.push(',');
+            }
+            list.push_str(&a.to_json());
+        }
+        list.push(']');
+        JsonObject::new()
+            .string("status", self.status.as_str())
+            .boolean("adopted", self.adopted)
+            .raw("anomalies", &list)
+            .finish()
     }
 }
 
@@ -233,7 +323,7 @@ pub enum Answer {
         ended: Vec<String>,
     },
     /// A check's result.
-    Checked(CheckStatus),
+    Checked(Checked),
     /// The live sessions.
     Sessions {
         /// Oldest first.
@@ -254,7 +344,7 @@ impl Answer {
                 .strings("evicted", evicted)
                 .finish(),
             Self::Ended { ended } => JsonObject::new().strings("ended", ended).finish(),
-            Self::Checked(status) => JsonObject::new().string("status", status.as_str()).finish(),
+            Self::Checked(checked) => checked.to_json(),
             Self::Sessions { sessions, current } => {
                 let mut out = String::from("{\"sessions\":[");
                 for (i, s) in sessions.iter().enumerate() {
@@ -270,15 +360,41 @@ impl Answer {
     }
 
     /// Reads a check's answer.
-    pub fn check_from_json(json: &str) -> Option<CheckStatus> {
+    pub fn check_from_json(json: &str) -> Option<Checked> {
         let mut r = Reader::new(json.as_bytes());
-        let mut status = None;
+        let (mut status, mut adopted, mut anomalies) = (None, None, None);
         r.object(|r, key| match key {
-            "status" => once(&mut status, r.owned_string()),
+            "status" => once(&mut status, r.string().and_then(|s| CheckStatus::parse(&s))),
+            "adopted" => once(&mut adopted, r.boolean()),
+            "anomalies" => {
+                let mut list = Vec::new();
+                r.array(|r, _| {
+                    list.push(Anomaly::read(r)?);
+                    Some(())
+                })?;
+                once(&mut anomalies, Some(list))
+            }
             _ => None,
         })?;
         r.end()?;
-        CheckStatus::parse(&status?)
+        Some(Checked {
+            status: status?,
+            adopted: adopted?,
+            anomalies: anomalies?,
+        })
+    }
+
+    /// Reads the answer of ending sessions from the list
+    /// (`{"ended":[..]}`): the fingerprints ended.
+    pub fn ended_from_json(json: &str) -> Option<Vec<String>> {
+        let mut r = Reader::new(json.as_bytes());
+        let mut ended = None;
+        r.object(|r, key| match key {
+            "ended" => once(&mut ended, r.strings()),
+            _ => None,
+        })?;
+        r.end()?;
+        ended
     }
 
     /// Reads a recording's answer: the fingerprints ended and evicted.

@@ -1,7 +1,9 @@
 //! The directory's settings: `SESSION_DIRECTORY` (`off`, the default, or
 //! `on`), `DIRECTORY_CHECK` (seconds an isolate may rely on the directory's
 //! last answer for a session; default 1, 0 = every request) and
-//! `MAX_SESSIONS` (live sessions per user; default 0 = no limit).
+//! `MAX_SESSIONS` (live sessions per user; default 0 = no limit) and
+//! `ON_ANOMALY` (`log`, the default, or `end`: what a check that sees an
+//! anomaly does, [`super::anomaly`]).
 #![forbid(unsafe_code)]
 
 use crate::time::{Millis, Seconds};
@@ -20,6 +22,9 @@ pub struct DirectorySettings {
     pub check: Millis,
     /// `MAX_SESSIONS`; 0 = no limit.
     pub max_sessions: u32,
+    /// `ON_ANOMALY=end`: an anomaly ends the session in the same operation
+    /// and the request is refused as an ended session's.
+    pub end_on_anomaly: bool,
 }
 
 impl Default for DirectorySettings {
@@ -28,6 +33,7 @@ impl Default for DirectorySettings {
             on: false,
             check: Seconds(1).millis(),
             max_sessions: 0,
+            end_on_anomaly: false,
         }
     }
 }
@@ -77,9 +83,33 @@ impl DirectorySettings {
             on,
             check: check.millis(),
             max_sessions,
+            end_on_anomaly: false,
         })
     }
+
+    /// These settings with `ON_ANOMALY` (`log`, the default, or `end`).
+    pub fn with_on_anomaly(mut self, mode: Option<&str>) -> Result<Self, (&'static str, String)> {
+        self.end_on_anomaly = match mode {
+            None | Some("log") => false,
+            Some("end") => true,
+            Some(_) => return Err(("ON_ANOMALY", "must be log or end".into())),
+        };
+        Ok(self)
+    }
+
+    /// How long the adapter waits for an object's answer before it counts as
+    /// a failed read under `KV_FAILURE`: `DIRECTORY_CHECK` +
+    /// [`CALL_GRACE`].
+    pub fn call_timeout(&self) -> Millis {
+        self.check.saturating_add(CALL_GRACE)
+    }
 }
+
+/// What an object call may take beyond `DIRECTORY_CHECK` before the
+/// adapter gives up on it ([`DirectorySettings::call_timeout`]): 3 s, room
+/// for a cold object's first load and a round trip across the world, short
+/// enough that a request never hangs on an object that does not answer.
+pub const CALL_GRACE: Millis = Millis(3000);
 
 #[cfg(test)]
 mod tests {
@@ -103,6 +133,18 @@ mod tests {
         let s = DirectorySettings::parse(Some("off"), Some("300"), Some("1000")).unwrap();
         assert!(!s.on);
         assert_eq!(s.check, Millis(300_000));
+    }
+
+    #[test]
+    fn on_anomaly_is_log_or_end_and_the_call_timeout_adds_the_grace() {
+        let s = DirectorySettings::default();
+        assert!(!s.with_on_anomaly(None).unwrap().end_on_anomaly);
+        assert!(!s.with_on_anomaly(Some("log")).unwrap().end_on_anomaly);
+        assert!(s.with_on_anomaly(Some("end")).unwrap().end_on_anomaly);
+        assert_eq!(s.with_on_anomaly(Some("kill")).unwrap_err().0, "ON_ANOMALY");
+        assert_eq!(s.call_timeout(), Millis(4000));
+        let zero = DirectorySettings::parse(Some("on"), Some("0"), None).unwrap();
+        assert_eq!(zero.call_timeout(), CALL_GRACE);
     }
 
     #[test]

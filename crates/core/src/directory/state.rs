@@ -4,7 +4,8 @@
 //! operation is [`UserDirectory::apply`]: pure, given `now`.
 #![forbid(unsafe_code)]
 
-use super::protocol::{Answer, Check, NewSession, Op};
+use super::anomaly;
+use super::protocol::{Answer, Check, Checked, NewSession, Op};
 use crate::json::{once, JsonObject, Reader};
 use crate::time::Millis;
 
@@ -23,8 +24,15 @@ pub struct LiveSession {
     pub country: Option<String>,
     /// The data centre it was created through, if the runtime said.
     pub colo: Option<String>,
-    /// The coarse browser/OS label ([`super::agent::label`]).
+    /// The coarse browser/OS label ([`super::agent::label`]) it was created
+    /// with.
     pub agent: Option<String>,
+    /// The country it was last seen from (for [`anomaly::detect`]).
+    pub seen_country: Option<String>,
+    /// When it was last seen from `seen_country`.
+    pub seen_country_at: Millis,
+    /// The browser/OS label it was last seen with.
+    pub seen_agent: Option<String>,
 }
 
 /// A session that ended, remembered until it would have expired.
@@ -59,7 +67,7 @@ impl UserDirectory {
                 replaces,
                 max,
             } => self.login(session, replaces, max, now),
-            Op::End { id, until } => {
+            Op::End { id, until, .. } => {
                 let mut ended = Vec::new();
                 if let Some(pos) = self.live.iter().position(|s| s.id == id) {
                     let old = self.live.remove(pos);
@@ -67,7 +75,8 @@ impl UserDirectory {
                     ended.push(old.id);
                 } else if !self.ended.iter().any(|s| s.id == id) {
                     // Not known (issued before the directory was on): end it anyway.
-                    self.end(id, until);
+                    self.end(id.clone(), until);
+                    ended.push(id);
                 }
                 Answer::Recorded {
                     ended,
@@ -116,6 +125,9 @@ impl UserDirectory {
             new.country = new.country.or(previous.country);
             new.colo = new.colo.or(previous.colo);
             new.agent = new.agent.or(previous.agent);
+            new.seen_country = previous.seen_country;
+            new.seen_country_at = previous.seen_country_at;
+            new.seen_agent = previous.seen_agent;
             self.end(previous.id.clone(), previous.expires);
             ended.push(previous.id);
         }
@@ -152,28 +164,59 @@ impl UserDirectory {
     }
 
     /// A request's check, which is also its heartbeat: an ended or revoked
-    /// session is refused; a live one has its last-seen time moved on; one
-    /// the directory never saw (issued before it was turned on) is adopted.
-    fn check(&mut self, check: Check, now: Millis) -> CheckStatus {
+    /// session is refused; a live one has its last sighting moved on, after
+    /// [`anomaly::detect`] compared it with the session's history (under
+    /// `ON_ANOMALY=end` an anomaly ends the session here); one the directory
+    /// never saw (issued before it was turned on) is adopted, created where
+    /// this request comes from.
+    fn check(&mut self, check: Check, now: Millis) -> Checked {
         if self.epoch.is_some_and(|epoch| check.issued < epoch) {
-            return CheckStatus::RevokedUser;
+            return Checked::plain(CheckStatus::RevokedUser);
         }
         if self.ended.iter().any(|s| s.id == check.id) {
-            return CheckStatus::Ended;
+            return Checked::plain(CheckStatus::Ended);
         }
-        match self.live.iter_mut().find(|s| s.id == check.id) {
-            Some(s) => s.last_seen = s.last_seen.max(now),
-            None => self.live.push(LiveSession {
+        let Some(pos) = self.live.iter().position(|s| s.id == check.id) else {
+            self.live.push(LiveSession {
                 id: check.id,
                 created: check.issued,
                 last_seen: now,
                 expires: check.expires,
-                country: None,
+                country: check.country.clone(),
                 colo: None,
-                agent: check.agent,
-            }),
+                agent: check.agent.clone(),
+                seen_country: check.country,
+                seen_country_at: now,
+                seen_agent: check.agent,
+            });
+            return Checked {
+                status: CheckStatus::Live,
+                adopted: true,
+                anomalies: Vec::new(),
+            };
+        };
+        let s = &mut self.live[pos];
+        let anomalies = anomaly::detect(s, check.country.as_deref(), check.agent.as_deref(), now);
+        s.last_seen = s.last_seen.max(now);
+        if let Some(country) = check.country {
+            s.seen_country = Some(country);
+            s.seen_country_at = now;
         }
-        CheckStatus::Live
+        if let Some(agent) = check.agent {
+            s.seen_agent = Some(agent);
+        }
+        let status = if check.end_on_anomaly && !anomalies.is_empty() {
+            let old = self.live.remove(pos);
+            self.end(old.id, old.expires);
+            CheckStatus::Ended
+        } else {
+            CheckStatus::Live
+        };
+        Checked {
+            status,
+            adopted: false,
+            anomalies,
+        }
     }
 
     /// The state as JSON, for the object's storage.
@@ -284,7 +327,8 @@ fn optional(obj: JsonObject, key: &str, value: Option<&str>) -> JsonObject {
 }
 
 /// One live session as JSON: the stored form (`current` = `None`, with
-/// `expires` and `colo`), or the listed form, with `current` instead.
+/// `expires`, `colo` and the last sighting), or the listed form, with
+/// `current` instead.
 pub(super) fn session_json(s: &LiveSession, current: Option<bool>) -> String {
     let obj = JsonObject::new()
         .string("id", &s.id)
@@ -294,11 +338,16 @@ pub(super) fn session_json(s: &LiveSession, current: Option<bool>) -> String {
     let obj = optional(obj, "agent", s.agent.as_deref());
     match current {
         Some(current) => obj.boolean("current", current),
-        None => optional(
-            obj.number("expires", s.expires.get()),
-            "colo",
-            s.colo.as_deref(),
-        ),
+        None => {
+            let obj = optional(
+                obj.number("expires", s.expires.get()),
+                "colo",
+                s.colo.as_deref(),
+            );
+            let obj = optional(obj, "seen_country", s.seen_country.as_deref())
+                .number("seen_country_at", s.seen_country_at.get());
+            optional(obj, "seen_agent", s.seen_agent.as_deref())
+        }
     }
     .finish()
 }
@@ -306,7 +355,11 @@ pub(super) fn session_json(s: &LiveSession, current: Option<bool>) -> String {
 fn read_session(r: &mut Reader<'_>) -> Option<LiveSession> {
     let (mut id, mut created, mut last_seen, mut expires) = (None, None, None, None);
     let (mut country, mut colo, mut agent) = (None, None, None);
+    let (mut seen_country, mut seen_country_at, mut seen_agent) = (None, None, None);
     r.object(|r, key| match key {
+        "seen_country" => once(&mut seen_country, r.nullable(Reader::owned_string)),
+        "seen_country_at" => once(&mut seen_country_at, r.u64()),
+        "seen_agent" => once(&mut seen_agent, r.nullable(Reader::owned_string)),
         "id" => once(&mut id, r.owned_string()),
         "created" => once(&mut created, r.u64()),
         "last_seen" => once(&mut last_seen, r.u64()),
@@ -316,21 +369,27 @@ fn read_session(r: &mut Reader<'_>) -> Option<LiveSession> {
         "agent" => once(&mut agent, r.nullable(Reader::owned_string)),
         _ => None,
     })?;
+    let (country, agent, last_seen) = (country?, agent?, Millis(last_seen?));
+    // A state stored before the last sighting was kept (the first slice)
+    // starts from the creation's place.
     Some(LiveSession {
         id: id?,
         created: Millis(created?),
-        last_seen: Millis(last_seen?),
+        last_seen,
         expires: Millis(expires?),
-        country: country?,
+        seen_country: seen_country.unwrap_or_else(|| country.clone()),
+        seen_country_at: seen_country_at.map_or(last_seen, Millis),
+        seen_agent: seen_agent.unwrap_or_else(|| agent.clone()),
+        country,
         colo: colo?,
-        agent: agent?,
+        agent,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::protocol::{NewSession, Request};
+    use crate::directory::protocol::{EndWhy, NewSession, Request};
 
     const DAY: u64 = 86_400_000;
 
@@ -379,9 +438,11 @@ mod tests {
             issued: Millis(issued),
             expires: Millis(issued + DAY),
             agent: None,
+            country: None,
+            end_on_anomaly: false,
         });
         match run(dir, op, now) {
-            Answer::Checked(s) => s,
+            Answer::Checked(c) => c.status,
             other => panic!("{other:?}"),
         }
     }
@@ -481,6 +542,7 @@ mod tests {
             Op::End {
                 id: "a".into(),
                 until: Millis(1000 + DAY),
+                why: EndWhy::Logout,
             },
             3000,
         );
@@ -491,6 +553,7 @@ mod tests {
             Op::End {
                 id: "old".into(),
                 until: Millis(DAY),
+                why: EndWhy::Refused,
             },
             3000,
         );
@@ -526,6 +589,58 @@ mod tests {
     }
 
     #[test]
+    fn a_row_of_the_first_slice_reads_with_its_sighting_at_creation() {
+        let row = "{\"epoch\":null,\"live\":[{\"id\":\"a\",\"created\":1000,\"last_seen\":5000,\"country\":\"GB\",\"agent\":\"Chrome on Linux\",\"expires\":9000,\"colo\":null}],\"ended\":[]}";
+        let d = UserDirectory::from_json(row).expect("the first slice's row");
+        let s = &d.live[0];
+        assert_eq!(s.seen_country.as_deref(), Some("GB"));
+        assert_eq!(s.seen_agent.as_deref(), Some("Chrome on Linux"));
+        assert_eq!(s.seen_country_at, Millis(5000));
+        assert_eq!(UserDirectory::from_json(&d.to_json()), Some(d.clone()));
+    }
+
+    #[test]
+    fn on_anomaly_end_ends_the_session_in_the_same_operation() {
+        let mut d = UserDirectory::default();
+        login(&mut d, "a", 1000, 0);
+        let op = |agent: &str, end: bool| {
+            Op::Check(Check {
+                id: "a".into(),
+                issued: Millis(1000),
+                expires: Millis(1000 + DAY),
+                agent: Some(agent.into()),
+                country: Some("GB".into()),
+                end_on_anomaly: end,
+            })
+        };
+        let logged = run(&mut d, op("Firefox on Windows", false), 2000);
+        let Answer::Checked(c) = logged else { panic!() };
+        assert_eq!((c.status, c.anomalies.len()), (CheckStatus::Live, 1));
+        let ended = run(&mut d, op("Safari on macOS", true), 3000);
+        let Answer::Checked(c) = ended else { panic!() };
+        assert_eq!((c.status, c.anomalies.len()), (CheckStatus::Ended, 1));
+        assert!(d.live.is_empty());
+        assert_eq!(check(&mut d, "a", 1000, 3001), CheckStatus::Ended);
+        // A session first seen on a check is adopted where it comes from.
+        let Answer::Checked(c) = run(
+            &mut d,
+            Op::Check(Check {
+                id: "b".into(),
+                issued: Millis(2500),
+                expires: Millis(2500 + DAY),
+                agent: None,
+                country: Some("FR".into()),
+                end_on_anomaly: true,
+            }),
+            4000,
+        ) else {
+            panic!()
+        };
+        assert!(c.adopted && c.status == CheckStatus::Live);
+        assert_eq!(d.live[0].country.as_deref(), Some("FR"));
+    }
+
+    #[test]
     fn stored_state_and_requests_are_read_strictly() {
         assert_eq!(
             UserDirectory::from_json("{\"epoch\":null,\"live\":[],\"ended\":[]}"),
@@ -549,10 +664,17 @@ mod tests {
             assert_eq!(Request::from_json(bad), None, "{bad}");
         }
         assert_eq!(
-            Answer::check_from_json("{\"status\":\"ended\"}"),
-            Some(CheckStatus::Ended)
+            Answer::check_from_json("{\"status\":\"ended\",\"adopted\":false,\"anomalies\":[]}"),
+            Some(Checked::plain(CheckStatus::Ended))
         );
-        assert_eq!(Answer::check_from_json("{\"status\":\"maybe\"}"), None);
+        for bad in [
+            "{\"status\":\"maybe\",\"adopted\":false,\"anomalies\":[]}",
+            "{\"status\":\"live\"}",
+            "{\"status\":\"live\",\"adopted\":1,\"anomalies\":[]}",
+            "{\"status\":\"live\",\"adopted\":false,\"anomalies\":[{\"kind\":\"moon\",\"from\":\"a\",\"to\":\"b\"}]}",
+        ] {
+            assert_eq!(Answer::check_from_json(bad), None, "{bad}");
+        }
         assert_eq!(
             Answer::recorded_from_json("{\"ended\":[\"a\"],\"evicted\":[\"b\"]}"),
             Some((vec!["a".into()], vec!["b".into()]))

@@ -6,7 +6,7 @@
 
 use super::response::Replacement;
 use super::Gate;
-use crate::directory::DirectoryCall;
+use crate::directory::{DirectoryCall, EndWhy};
 use crate::handshake::{Handshake, Requested};
 use crate::revocation;
 use crate::session::{clear_cookie, seal, set_cookie, Claims, Roles, SessionId};
@@ -113,9 +113,12 @@ impl Gate {
                 change
                     .kv_writes
                     .push(revoke_sid(&s.claims, s.absolute_expiry, now));
-                change
-                    .directory
-                    .extend(self.record_end(&s.claims, s.absolute_expiry, now));
+                change.directory.extend(self.record_end(
+                    &s.claims,
+                    s.absolute_expiry,
+                    EndWhy::Refused,
+                    now,
+                ));
                 cookie = Some(clear_cookie(&self.settings.cookie_name));
                 actions.push("revoked the presented session");
             }
@@ -199,9 +202,17 @@ impl Gate {
                 // A rotation's new session replaces this one in the
                 // directory (below); anything else ends it.
                 if !rotation {
-                    change
-                        .directory
-                        .extend(self.record_end(&s.claims, s.absolute_expiry, now));
+                    let why = if handshake.login.is_some() {
+                        EndWhy::Login
+                    } else {
+                        EndWhy::Logout
+                    };
+                    change.directory.extend(self.record_end(
+                        &s.claims,
+                        s.absolute_expiry,
+                        why,
+                        now,
+                    ));
                 }
             }
         }

@@ -9,8 +9,8 @@
 
 use super::inbound::Inbound;
 use super::replies::error_body;
-use super::{Gate, NoSession, PendingRevocation, SessionOutcome};
-use crate::directory::protocol::{Check, NewSession, Op, Request};
+use super::{identify, Gate, NoSession, PendingRevocation, SessionOutcome};
+use crate::directory::protocol::{Check, EndWhy, NewSession, Op, Request};
 use crate::directory::state::CheckStatus;
 use crate::directory::{agent, DirectoryCall, DirectoryCheck};
 use crate::inspect::Inspected;
@@ -45,6 +45,8 @@ impl Gate {
         }
         let claims = live.session.claims();
         let id = claims.sid().fingerprint();
+        let mut log = inbound.log("directory");
+        identify(&mut log, live);
         Some(DirectoryCheck {
             sub: claims.sub().to_owned(),
             request: Request {
@@ -53,10 +55,13 @@ impl Gate {
                     issued: claims.iat(),
                     expires: live.liveness.absolute_expiry,
                     agent: self.agent(inbound),
+                    country: None,
+                    end_on_anomaly: self.settings.directory.end_on_anomaly,
                 }),
                 now,
             },
             id,
+            log,
         })
     }
 
@@ -126,16 +131,18 @@ impl Gate {
     }
 
     /// The end of one session (logout, a login over it, a refused
-    /// handshake) to record.
+    /// handshake: `why`) to record.
     pub(super) fn record_end(
         &self,
         claims: &Claims,
         until: Millis,
+        why: EndWhy,
         now: Millis,
     ) -> Option<DirectoryCall> {
         let op = Op::End {
             id: claims.sid().fingerprint(),
             until,
+            why,
         };
         self.call(claims.sub(), op, now)
     }

@@ -6,6 +6,7 @@ use super::changes::revoke_sid;
 use super::inbound::Inbound;
 use super::replies::error_body;
 use super::{identify, Gate, SessionOutcome, GATE_PREFIX};
+use crate::directory::EndWhy;
 use crate::json::JsonObject;
 use crate::session::clear_cookie;
 use crate::time::Millis;
@@ -96,6 +97,7 @@ impl Gate {
                     reply.directory.extend(self.record_end(
                         claims,
                         live.liveness.absolute_expiry,
+                        EndWhy::Logout,
                         now,
                     ));
                 }

@@ -1,11 +1,19 @@
 //! Connections that must end with their session: a WebSocket or a streamed
 //! response opened with a session is checked again every `REVOCATION_CACHE`
-//! (at least [`MIN_WATCH_INTERVAL`]) and closed when the session ends.
+//! (at least [`MIN_WATCH_INTERVAL`]) and closed when the session ends. With
+//! the directory on it is also checked with the user's object every
+//! `DIRECTORY_CHECK` (at least [`MIN_WATCH_INTERVAL`]), afresh, so a session
+//! ended anywhere closes its connections within the directory's bound.
 #![forbid(unsafe_code)]
 
+use super::directory::DirectoryLookup;
 use super::{Gate, MIN_WATCH_INTERVAL};
+use crate::directory::protocol::{Check, Op, Request};
+use crate::directory::state::CheckStatus;
+use crate::directory::DirectoryCheck;
 use crate::log::LogRecord;
-use crate::revocation::{self, Revocation, RevocationKeys};
+use crate::revocation::{self, LookupFailed, Revocation, RevocationKeys};
+use crate::settings::KvFailure;
 use crate::time::Millis;
 use crate::verdict::{Ended, ResponseContext, RevocationLookups, Watch};
 
@@ -35,19 +43,77 @@ impl Gate {
         if !upgraded && !streamed {
             return None;
         }
+        let claims = &session.claims;
+        let kv_interval = self.settings.revocation_cache.max(MIN_WATCH_INTERVAL);
+        let directory = self.settings.directory;
+        let (interval, check) = if directory.on {
+            let id = claims.sid().fingerprint();
+            let check = DirectoryCheck {
+                sub: claims.sub().to_owned(),
+                request: Request {
+                    op: Op::Check(Check {
+                        id: id.clone(),
+                        issued: claims.iat(),
+                        expires: session.absolute_expiry,
+                        agent: context.agent.clone(),
+                        country: None,
+                        end_on_anomaly: directory.end_on_anomaly,
+                    }),
+                    now: Millis::ZERO,
+                },
+                id,
+                log: log.clone(),
+            };
+            let interval = directory.check.max(MIN_WATCH_INTERVAL).min(kv_interval);
+            (interval, Some(check))
+        } else {
+            (kv_interval, None)
+        };
+        let kv_every = kv_interval.get().div_ceil(interval.get().max(1));
         Some(Watch {
             keys: RevocationKeys {
-                user: revocation::user_key(session.claims.sub()),
-                sid: revocation::sid_key(session.claims.sid().expose()),
-                issued_at: session.claims.iat(),
+                user: revocation::user_key(claims.sub()),
+                sid: revocation::sid_key(claims.sid().expose()),
+                issued_at: claims.iat(),
             },
-            interval: self.settings.revocation_cache.max(MIN_WATCH_INTERVAL),
+            interval,
+            kv_every: u32::try_from(kv_every).unwrap_or(u32::MAX),
+            directory: check,
             session: session.clone(),
             log: log.clone(),
         })
     }
 
-    /// One check of a watched connection: `Err` when it must end now (the
+    /// One check of a watched connection at `now`: `lookups` when this tick
+    /// read KV ([`Watch::reads_kv`]), `directory` the object's answer when
+    /// the directory is on. `Err` when it must end now: the absolute expiry
+    /// passed, a revocation or an ended session, or an unreadable key or
+    /// unreachable object with `KV_FAILURE=closed`.
+    pub fn still_live_checked(
+        &self,
+        watch: &Watch,
+        lookups: Option<RevocationLookups>,
+        directory: Option<DirectoryLookup>,
+        now: Millis,
+    ) -> Result<(), Ended> {
+        if now >= watch.session.absolute_expiry {
+            return Err(Ended::Expired);
+        }
+        let failed = match directory {
+            Some(Ok(CheckStatus::Ended | CheckStatus::RevokedUser)) => return Err(Ended::Revoked),
+            Some(Err(LookupFailed)) => true,
+            Some(Ok(CheckStatus::Live)) | None => false,
+        };
+        if failed && self.settings.kv_failure == KvFailure::Closed {
+            return Err(Ended::KvFailure);
+        }
+        match lookups {
+            Some(lookups) => self.still_live(watch, lookups, now),
+            None => Ok(()),
+        }
+    }
+
+    /// One KV check of a watched connection: `Err` when it must end now (the
     /// absolute expiry passed, a revocation, or unreadable keys with
     /// `KV_FAILURE=closed`); [`Watch::closed_log`] is then the line to log.
     /// Idleness does not end it: traffic on an open connection is activity.

@@ -1,8 +1,10 @@
 //! The one harness of the core's tests (native and wasm32): a fixed clock, a
-//! counting sid source, an in-memory KV, and [`Edge::drive`], which takes one
-//! request through the gate exactly as the Worker adapter (`src/edge/`:
-//! `handle`, `Kv::lookups`, `Kv::write_all`, `apply_forward`) does, with the
-//! adapter's isolate cache.
+//! counting sid source, an in-memory KV, in-memory directory objects
+//! (`directory`), and [`Edge::drive`], which takes one request through the
+//! gate exactly as the Worker adapter (`src/edge/`: `handle`, `Kv::lookups`,
+//! `Kv::write_all`, `directory::check` and `record`, `apply_forward`) does,
+//! with the adapter's isolate caches (`edge_directory` holds the directory
+//! half).
 //!
 //! Every call into `Gate`'s two phases and into `RevocationCache` lives in
 //! this file, so a change to that API is adapted here once. Smaller helpers
@@ -23,15 +25,19 @@ macro_rules! gate_test {
     )*};
 }
 
+mod directory;
+mod edge_directory;
 mod inputs;
 mod kv;
 mod outcome;
 
 use std::rc::Rc;
 
+use session_gate_core::directory::{DirectoryCache, DirectoryCheck};
 use session_gate_core::gate::{
     Delivery, Evaluation, Gate, PendingBody, PendingRevocation, ResponsePlan,
 };
+use session_gate_core::log::LogRecord;
 use session_gate_core::revocation::{
     self, Freshness, PendingReads, RevocationCache, RevocationKeys,
 };
@@ -61,6 +67,7 @@ pub const NONCE_B64: &str = "CQkJCQkJCQkJCQkJCQkJCQ";
 // Each test binary uses a part of these.
 #[allow(unused_imports)]
 pub use {
+    directory::Directory,
     inputs::{Clock, Sids},
     kv::{Kv, Put},
     outcome::{Body, Origin, Outcome},
@@ -356,16 +363,28 @@ pub fn handshake_error(plan: &ResponsePlan) -> Option<&str> {
 // ---------------------------------------------------------------- the adapter
 
 /// One isolate of the Worker: the gate, the clock, the CSPRNG, its own
-/// revocation cache, and a KV namespace that other isolates share.
+/// revocation and directory caches, and a KV namespace and directory
+/// objects that other isolates share.
 pub struct Edge {
     pub gate: Rc<Gate>,
     pub clock: Clock,
     pub sids: Rc<Sids>,
     pub kv: Rc<Kv>,
+    pub directory: Rc<Directory>,
     cache: RevocationCache,
+    dir_cache: DirectoryCache,
     /// Pins another request of this isolate makes while this one's KV reads
     /// are in flight.
     in_flight: Vec<KvWrite>,
+    /// Where the next requests come from, as the runtime's `cf` says.
+    pub country: Option<String>,
+    /// Background refreshes (`waitUntil`) not yet run.
+    background: Vec<DirectoryCheck>,
+    /// Whether `drive` runs its background refreshes once the response is
+    /// out (`true`), or leaves them to [`Edge::run_background`].
+    pub background_runs: bool,
+    /// The directory's log lines this isolate printed, in order.
+    pub events: Vec<LogRecord>,
 }
 
 impl Edge {
@@ -376,21 +395,33 @@ impl Edge {
             clock: Clock::at(NOW),
             sids: Rc::new(Sids::new()),
             kv: Rc::new(Kv::new()),
+            directory: Rc::new(Directory::new()),
             cache: RevocationCache::new(),
+            dir_cache: DirectoryCache::new(),
             in_flight: Vec::new(),
+            country: None,
+            background: Vec::new(),
+            background_runs: true,
+            events: Vec::new(),
         }
     }
 
-    /// Another isolate of the same Worker: same settings, clock, CSPRNG
-    /// and KV, an empty cache.
+    /// Another isolate of the same Worker: same settings, clock, CSPRNG,
+    /// KV and directory objects, empty caches.
     pub fn fresh_isolate(&self) -> Self {
         Self {
             gate: Rc::clone(&self.gate),
             clock: self.clock.clone(),
             sids: Rc::clone(&self.sids),
             kv: Rc::clone(&self.kv),
+            directory: Rc::clone(&self.directory),
             cache: RevocationCache::new(),
+            dir_cache: DirectoryCache::new(),
             in_flight: Vec::new(),
+            country: self.country.clone(),
+            background: Vec::new(),
+            background_runs: true,
+            events: Vec::new(),
         }
     }
 
@@ -409,13 +440,20 @@ impl Edge {
             Evaluation::Done(v) => v,
             Evaluation::NeedsBody(_) => panic!("the core asked for the body twice"),
             Evaluation::NeedsRevocation(pending) => {
+                // The directory check and the KV reads, joined.
                 let freshness = Freshness::Cached(gate.settings().revocation_cache);
+                let check = pending.directory.clone();
+                let checked = check.map(|c| {
+                    let located = c.located(self.country.as_deref());
+                    self.directory_check(located)
+                });
                 let lookups = self.lookups(&pending.keys, now, freshness);
-                gate.resolve(*pending, lookups, now)
+                gate.resolve_checked(*pending, lookups, checked, now)
             }
         };
-        match verdict {
+        let outcome = match verdict {
             Verdict::Reply(reply) => {
+                let mut reply = *reply;
                 let written = self.write_all(&reply.kv_writes, now);
                 let writes = reply
                     .kv_writes
@@ -423,10 +461,25 @@ impl Edge {
                     .cloned()
                     .zip(written.clone())
                     .collect();
-                Outcome::from_reply(gate.settle_reply(*reply, &written), writes)
+                if !reply.directory.is_empty() {
+                    let body = String::from_utf8_lossy(&request.body).into_owned();
+                    for call in &mut reply.directory {
+                        if call.needs_body.is_some() {
+                            call.read_revoke_body(&body);
+                        }
+                    }
+                    let calls = reply.directory.clone();
+                    let answers = self.record(&calls, &reply.log, now);
+                    reply = gate.settle_directory(reply, &answers);
+                }
+                Outcome::from_reply(gate.settle_reply(reply, &written), writes)
             }
             Verdict::Forward(fwd) => self.apply_forward(&gate, request, *fwd, origin, now),
+        };
+        if self.background_runs {
+            self.run_background();
         }
+        outcome
     }
 
     fn apply_forward(
@@ -451,13 +504,15 @@ impl Edge {
         let sids = Rc::clone(&self.sids);
         let mut fresh_sid = || sids.draw();
         let plan = gate.finish(fwd, origin.status, &origin.headers, now, &mut fresh_sid);
-        let written = self.write_all(&plan.kv_writes, now);
+        let mut written = self.write_all(&plan.kv_writes, now);
+        let answers = self.record(&plan.directory, &plan.log, now);
         let writes: Vec<(KvWrite, bool)> = plan
             .kv_writes
             .iter()
             .cloned()
             .zip(written.clone())
             .collect();
+        written.extend(answers.iter().map(Option::is_some));
         match gate.settle_response(plan.clone(), &written) {
             // A revocation that could not be recorded, or a handshake the
             // gate could not honour: the core's answer replaces the origin's.
@@ -479,12 +534,10 @@ impl Edge {
         }
     }
 
-    /// One check of a watched connection (`watch_connection`'s loop body)
-    /// at the clock's time: pins first, else both keys read afresh.
+    /// One check of a watched connection that reads KV (pins first, else
+    /// both keys afresh) and, with the directory on, asks the object afresh.
     pub fn check(&mut self, watch: &Watch) -> Result<(), Ended> {
-        let now = Millis(self.clock.now());
-        let lookups = self.lookups(&watch.keys, now, Freshness::Fresh);
-        self.gate.still_live(watch, lookups, now)
+        self.check_tick(watch, watch.kv_every)
     }
 
     /// `Kv::lookups`: the core's cache answers, or says which keys to fetch;
