@@ -204,7 +204,8 @@ describe("the session directory", () => {
     assert.deepEqual(seen, [["session_created", "login"], ["anomaly", "agent"], ["session_ended", "anomaly"]]);
     const anomaly = strict.logs.map((l) => JSON.parse(l)).find((l) => l.event === "anomaly" && l.fingerprint === fa);
     assert.deepEqual([anomaly.from, anomaly.to, anomaly.action, anomaly.sub], ["Chrome on Linux", "Firefox on Windows", "end", "heidi"]);
-    assert.ok(strict.logs.some((l) => JSON.parse(l).event === "deny" && JSON.parse(l).reason === "revoked_session"));
+    // Log lines trail the responses: wait for the refused request's own line.
+    assert.ok(await strict.waitForLog((l) => { const j = JSON.parse(l); return j.event === "deny" && j.reason === "revoked_session"; }));
     assert.equal(await page(a, strict), 401, "ended for good, from the first browser too");
     const res = await strict.fetch("/.session-gate/sessions", { headers: withCookie(a) });
     await res.arrayBuffer();
