@@ -20,6 +20,7 @@
 pub mod assertion;
 pub mod bound_ids;
 pub mod confusables;
+pub mod dbsc;
 pub mod directory;
 pub mod edits;
 pub mod encoding;

@@ -15,6 +15,7 @@ pub use origin_url::OriginUrl;
 pub use public_paths::PublicPaths;
 
 use crate::bound_ids::places::BoundIds;
+use crate::dbsc::settings::BindingSettings;
 use crate::directory::DirectorySettings;
 use crate::keyring::{Key, KeyRing};
 use crate::path::normalize;
@@ -61,6 +62,8 @@ pub const NAMES: &[&str] = &[
     "SESSION_DIRECTORY",
     "DIRECTORY_CHECK",
     "MAX_SESSIONS",
+    "DEVICE_BINDING",
+    "BOUND_COOKIE_TTL",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -158,6 +161,8 @@ pub struct Settings {
     pub bound_ids: BoundIds,
     /// `SESSION_DIRECTORY`, `DIRECTORY_CHECK`, `MAX_SESSIONS`.
     pub directory: DirectorySettings,
+    /// `DEVICE_BINDING`, `BOUND_COOKIE_TTL` (docs/device-binding.md).
+    pub binding: BindingSettings,
 }
 
 fn seconds(
@@ -359,6 +364,13 @@ impl Settings {
         )
         .map_err(|(setting, problem)| bad(setting, problem))?;
 
+        let binding = BindingSettings::parse(
+            get("DEVICE_BINDING").as_deref().map(str::trim),
+            get("BOUND_COOKIE_TTL").as_deref().map(str::trim),
+            idle.millis(),
+        )
+        .map_err(|(setting, problem)| bad(setting, problem))?;
+
         let bound_ids = BoundIds::parse(&get("BOUND_IDS").unwrap_or_default())
             .map_err(|e| bad("BOUND_IDS", e))?;
         if !bound_ids.is_empty() && origin_secret.is_none() {
@@ -391,6 +403,7 @@ impl Settings {
             confusable_paths,
             bound_ids,
             directory,
+            binding,
         })
     }
 }

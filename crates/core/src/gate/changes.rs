@@ -29,6 +29,9 @@ pub(super) struct Change {
     pub(super) replacement: Option<Replacement>,
     /// The changes to record in the directory (`SESSION_DIRECTORY=on`).
     pub(super) directory: Vec<DirectoryCall>,
+    /// `Secure-Session-Registration` for a session just started
+    /// (`DEVICE_BINDING=on`).
+    pub(super) registration: Option<String>,
 }
 
 /// The KV write that revokes one session until its absolute expiry.
@@ -215,6 +218,13 @@ impl Gate {
                         now,
                     ));
                     let value = seal(&claims, self.settings.keys.signing_key(), name);
+                    // The new session may bind itself to a device key; the
+                    // challenge's randomness comes from the same CSPRNG.
+                    change.registration = if self.settings.binding.on {
+                        fresh_sid().and_then(|random| self.registration(&claims, random, now))
+                    } else {
+                        None
+                    };
                     cookie = Some(set_cookie(
                         name,
                         &value,

@@ -122,6 +122,13 @@ impl JsonObject {
         self
     }
 
+    /// Adds a field whose value is JSON the caller wrote (a nested object
+    /// or array built with this writer).
+    pub fn raw(mut self, key: &str, json: &str) -> Self {
+        self.key(key).push_str(json);
+        self
+    }
+
     /// Adds an array of strings.
     pub fn strings(mut self, key: &str, values: &[String]) -> Self {
         let out = self.key(key);
