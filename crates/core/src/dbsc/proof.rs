@@ -3,7 +3,7 @@
 //! module reads and checks everything but the signature itself: the header
 //! (`typ` `dbsc+jwt`, `alg` `ES256`, a P-256 `jwk` when registering), the
 //! payload (`jti`, extra claims tolerated), and the signature's form (64
-//! bytes `r ‖ s`, both in range, `s` in the lower half). The elliptic-curve
+//! bytes `r ‖ s`, both in `1..n`). The elliptic-curve
 //! check is the adapter's (WebCrypto), asked for with
 //! [`crate::gate::PendingSignature`].
 #![forbid(unsafe_code)]
@@ -22,11 +22,6 @@ pub const MAX_PROOF: usize = 4096;
 const ORDER: [u8; 32] = [
     0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
-];
-/// `n / 2` (rounded down): the largest `s` of a low-S signature.
-const HALF_ORDER: [u8; 32] = [
-    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
 ];
 
 /// Why a proof was refused before its signature was checked. None carries
@@ -49,10 +44,14 @@ pub enum ProofError {
     Payload,
     /// The signature is not 64 bytes, or `r` or `s` is 0 or not below the
     /// group order.
+    ///
+    /// A high `s` (above `n / 2`) is accepted: Chrome signs with BoringSSL's
+    /// `ECDSA_sign` and converts DER to `r ‖ s` without normalising `s`
+    /// (Chromium `net/device_bound_sessions/session_binding_utils.cc`,
+    /// `ConvertDERSignatureToRaw`), so about half its proofs are high-S.
+    /// The malleable twin of a proof gains nothing here: no proof is an
+    /// identifier, replay is decided by the challenge (docs/device-binding.md).
     Signature,
-    /// `s` is in the upper half of the group order: the same signature's
-    /// malleable twin, which WebCrypto would accept.
-    HighS,
 }
 
 impl ProofError {
@@ -66,7 +65,6 @@ impl ProofError {
             Self::Jwk => "proof_jwk",
             Self::Payload => "proof_payload",
             Self::Signature => "proof_signature_form",
-            Self::HighS => "proof_high_s",
         }
     }
 }
@@ -89,7 +87,7 @@ pub struct Proof {
     pub jwk: Option<PublicKey>,
     /// What was signed: `<header>.<payload>` as sent.
     pub signing_input: Vec<u8>,
-    /// `r ‖ s`, 32 bytes each.
+    /// `r ‖ s`, 32 bytes each, both in `1..n`.
     pub signature: [u8; 64],
 }
 
@@ -196,9 +194,6 @@ pub fn parse(token: &str) -> Result<Proof, ProofError> {
     let zero = |v: &[u8]| v.iter().all(|b| *b == 0);
     if zero(r) || zero(s) || !below(r, &ORDER) || !below(s, &ORDER) {
         return Err(ProofError::Signature);
-    }
-    if !below(s, &HALF_ORDER) && s != HALF_ORDER {
-        return Err(ProofError::HighS);
     }
     Ok(Proof {
         jti,

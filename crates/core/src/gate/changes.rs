@@ -32,6 +32,9 @@ pub(super) struct Change {
     /// `Secure-Session-Registration` for a session just started
     /// (`DEVICE_BINDING=on`).
     pub(super) registration: Option<String>,
+    /// The session the browser held ended: its binding cookie (scoped to
+    /// the DBSC endpoints) is cleared too (`DEVICE_BINDING=on`).
+    pub(super) clear_binding: bool,
 }
 
 /// The KV write that revokes one session until its absolute expiry.
@@ -242,6 +245,9 @@ impl Gate {
             }
         }
         change.action = Some(actions.join("+"));
+        change.clear_binding = self.settings.binding.on
+            && current.is_some_and(|s| s.claims.binding().is_some())
+            && cookie.as_deref() == Some(clear_cookie(name).as_str());
         change.set_cookie = cookie;
         change
     }

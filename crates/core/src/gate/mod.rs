@@ -92,7 +92,7 @@ pub struct PendingSignature {
     pub key: PublicKey,
     /// The signed bytes: the JWT's `<header>.<payload>`.
     pub message: Vec<u8>,
-    /// `r ‖ s`, 32 bytes each, `s` already checked to be low.
+    /// `r ‖ s`, 32 bytes each, both already checked to be in `1..n`.
     pub signature: [u8; 64],
     jti: String,
     inbound: Inbound,

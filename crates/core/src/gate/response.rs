@@ -133,6 +133,9 @@ impl Gate {
                 if let Some(registration) = change.registration {
                     headers.push(("secure-session-registration".into(), registration));
                 }
+                if change.clear_binding {
+                    headers.push(("set-cookie".into(), self.clear_binding()));
+                }
                 headers
             }
             Some(_) => {
