@@ -93,9 +93,12 @@ describe("device-bound sessions in Chromium", () => {
     rememberCookie(cookie.value);
     const copied = cookie.value;
 
-    // The bound cookie expires (no request meanwhile); the next navigation
-    // is held back while Chromium refreshes it, and the page loads as if
-    // nothing happened.
+    // The bound cookie expires while the tab shows nothing of the site
+    // (the dashboard polls /.session-gate/me, and each poll near expiry
+    // would refresh it ahead of time); the next navigation is held back
+    // while Chromium refreshes it, and the page loads as if nothing
+    // happened.
+    await page.goto("about:blank");
     const expires = cookie.expires * 1000;
     await sleep(Math.max(0, expires - Date.now()) + 1500);
     assert.equal((await context.cookies()).some((c) => c.name === COOKIE), false, "the bound cookie expired");

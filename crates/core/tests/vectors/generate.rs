@@ -48,7 +48,8 @@ const SID_B: [u8; 16] = [
 
 const DEFAULT_NAME: &str = "__Host-session";
 
-const DESCRIPTION: &str = "session-gate v1 cookie test vectors. \
+const DESCRIPTION: &str = "session-gate cookie test vectors (v1, and v2 for device-bound sessions: \
+MAC label session-gate/v2, claims ending with bu, bk, bg). \
 Each case gives the gate's settings (as the strings an operator would set; unset settings take \
 their defaults: COOKIE_NAME __Host-session, IDLE_TIMEOUT 1800, ABSOLUTE_TIMEOUT 43200, \
 REFRESH_INTERVAL 60, CLOCK_SKEW 60, all in seconds), the time 'now' in milliseconds since the \
