@@ -4,6 +4,7 @@
 // refreshes with `Sec-Secure-Session-Id`, a 403 challenge and a signed
 // `Secure-Session-Response`. Used by tests/e2e/dbsc.test.mjs.
 import { generateKeyPairSync, sign } from "node:crypto";
+import { rememberCookie } from "./harness.mjs";
 
 const b64 = (value) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 
@@ -68,6 +69,7 @@ export class DbscBrowser {
       const name = pair.slice(0, i);
       const attr = (k) => attrs.find((a) => a.toLowerCase().startsWith(`${k}=`))?.split("=")[1];
       const maxAge = Number(attr("max-age") ?? 1e9);
+      rememberCookie(pair.slice(i + 1));
       this.cookies.set(name, { value: pair.slice(i + 1), path: attr("path") ?? "/", expires: this.clock() + maxAge * 1000 });
     }
   }

@@ -224,7 +224,7 @@ impl Gate {
                     // The new session may bind itself to a device key; the
                     // challenge's randomness comes from the same CSPRNG.
                     change.registration = if self.settings.binding.on {
-                        fresh_sid().and_then(|random| self.registration(&claims, random, now))
+                        fresh_sid().map(|random| self.registration(&claims, random, now))
                     } else {
                         None
                     };

@@ -129,24 +129,19 @@ impl Gate {
         }
     }
 
-    /// The `Secure-Session-Registration` header for a session just started:
-    /// a registration challenge for `claims`' session, made unique by
-    /// `random` (16 bytes from the adapter's CSPRNG). `None` with binding
-    /// off.
-    pub(super) fn registration(
-        &self,
-        claims: &Claims,
-        random: [u8; 16],
-        now: Millis,
-    ) -> Option<String> {
-        self.settings.binding.on.then(|| {
-            let key = self.settings.keys.signing_key();
-            let c = challenge::mint(key, claims.sid(), Purpose::Register, random, now);
-            dbsc::registration_header(&c)
-        })
+    /// The `Secure-Session-Registration` header for a session just started
+    /// (with binding on): a registration challenge for `claims`' session,
+    /// made unique by `random` (16 bytes from the adapter's CSPRNG).
+    pub(super) fn registration(&self, claims: &Claims, random: [u8; 16], now: Millis) -> String {
+        let key = self.settings.keys.signing_key();
+        let c = challenge::mint(key, claims.sid(), Purpose::Register, random, now);
+        dbsc::registration_header(&c)
     }
 
-    /// `POST /.session-gate/dbsc/register` and `…/refresh`.
+    /// `POST /.session-gate/dbsc/register` and `…/refresh`. No same-origin
+    /// check: nothing here changes state without a proof signed by the
+    /// session's key, which a cross-site page cannot produce, and Chrome's
+    /// own requests to these endpoints carry no `Origin` of the page.
     pub(super) fn dbsc_endpoint(
         &self,
         refresh: bool,
