@@ -13,8 +13,11 @@ use p256::ecdsa::{Signature, SigningKey};
 use session_gate_core::dbsc::challenge::{self, Purpose, CHALLENGE_LIFETIME};
 use session_gate_core::dbsc::proof::{self, ProofError};
 use session_gate_core::encoding::b64url_encode;
+use session_gate_core::gate::Evaluation;
+use session_gate_core::session::seal;
 use session_gate_core::session::{Binding, PublicKey, UnverifiedCookie};
 use session_gate_core::time::Millis;
+use session_gate_core::verdict::RevocationLookups;
 
 const SECRET: [u8; 32] = [0x42; 32];
 const REGISTER: &str = "https://app.test/.session-gate/dbsc/register";
@@ -231,6 +234,37 @@ gate_test! {
         assert!(set.ends_with("Max-Age=2"), "{set}");
     }
 
+    fn a_refresh_meets_every_rule_a_request_meets() {
+        let g = dbsc_gate("600");
+        let binding = Binding { until: Millis(NOW - 5000), key: public(&device()), generation: 1 };
+        let id = |c: &session_gate_core::session::Claims| format!("\"{}\"", c.sid().fingerprint());
+        let jar = |c: &session_gate_core::session::Claims| {
+            format!("{BINDING}={}", seal(c, g.settings().keys.signing_key(), BINDING))
+        };
+        // Idle: last refreshed longer ago than IDLE_TIMEOUT (1800 s).
+        let idle = claims("alice", NOW - 3_600_000, NOW - 1_800_001).with_binding(Some(binding));
+        let r = reply(verdict(&g, &Request::new("POST", REFRESH, &[("cookie", &jar(&idle)), ("sec-secure-session-id", &id(&idle))])));
+        assert_eq!((r.status, r.log.reason.as_deref()), (401, Some("idle")));
+        assert_eq!(all(&r.headers, "set-cookie").len(), 2, "both cookies cleared");
+        // Absolute: issued longer ago than ABSOLUTE_TIMEOUT (43200 s).
+        let old = claims("alice", NOW - 43_200_001, NOW - 1000).with_binding(Some(binding));
+        let r = reply(verdict(&g, &Request::new("POST", REFRESH, &[("cookie", &jar(&old)), ("sec-secure-session-id", &id(&old))])));
+        assert_eq!((r.status, r.log.reason.as_deref()), (401, Some("absolute")));
+        // Revoked: the user's key in KV names a later time.
+        let live = claims("alice", NOW - 60_000, NOW - 1000).with_binding(Some(binding));
+        let request = Request::new("POST", REFRESH, &[("cookie", &jar(&live)), ("sec-secure-session-id", &id(&live))]);
+        let revoked = RevocationLookups {
+            user: Ok(Some(NOW.to_string())),
+            ..RevocationLookups::none()
+        };
+        let r = reply(verdict_with(&g, &request, revoked));
+        assert_eq!((r.status, r.log.reason.as_deref()), (401, Some("revoked_user")));
+        // With the directory on, the refresh's session is checked there too.
+        let d = gate_from(&[("SESSION_KEYS", KEYS), ("DEVICE_BINDING", "on"), ("SESSION_DIRECTORY", "on"), ("DIRECTORY_CHECK", "0")]);
+        let Evaluation::NeedsRevocation(pending) = evaluate(&d, &request) else { panic!("a revocation step") };
+        assert!(pending.directory.is_some());
+    }
+
     fn a_login_asks_the_browser_to_register_only_with_binding_on() {
         for (on, expected) in [("on", true), ("off", false)] {
             let g = gate_from(&[("SESSION_KEYS", KEYS), ("DEVICE_BINDING", on)]);
@@ -247,6 +281,12 @@ gate_test! {
                 assert!(challenge::check(keys, &sid, Purpose::Register, c, late, Millis(0)).is_err());
             }
         }
+        // A rotation starts a new session, which may register too.
+        let g = gate_from(&[("SESSION_KEYS", KEYS), ("DEVICE_BINDING", "on")]);
+        let cookie = with_cookie(&fresh_cookie(&g));
+        let f = forward(decide(&g, "POST", "https://app.test/rotate", &[("cookie", &cookie)]));
+        let plan = finish(&g, &f, &[("x-session-rotate", "1")]);
+        assert!(header(&plan.headers, "secure-session-registration").is_some());
         // With binding off, the endpoints do not exist.
         let g = gate_from(&[("SESSION_KEYS", KEYS)]);
         assert_eq!(reply(decide(&g, "POST", REFRESH, &[])).status, 404);
