@@ -45,7 +45,7 @@ test-native:
 
 ## The core's tests under wasm32 (wasm-bindgen-test-runner, .cargo/config.toml).
 test-wasm:
-	cargo test -p session-gate-core --target wasm32-unknown-unknown --test vectors --test core_wasm --test gate_flow --test bound_ids --test admin
+	cargo test -p session-gate-core --target wasm32-unknown-unknown --test vectors --test core_wasm --test gate_flow --test bound_ids --test admin --test dbsc
 
 test-e2e: build cli
 	rm -rf tests/e2e/.state

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the core's parsers with cargo-fuzz (libFuzzer): the cookie codec, the
-# path normaliser with the URL scrubbers, and the settings parser. Each target
+# path normaliser with the URL scrubbers, the settings parser, and the DBSC
+# proof parser with the challenge check. Each target
 # runs for RUNS executions (default 1,000,000) and the counts are printed.
 #
 # cargo-fuzz wants a nightly toolchain; only stable is installed here, so the
@@ -14,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS="${1:-1000000}"
-TARGETS="${FUZZ_TARGETS:-cookie path settings}"
+TARGETS="${FUZZ_TARGETS:-cookie path settings dbsc_proof}"
 SANITIZER="${FUZZ_SANITIZER:-address}"
 CARGO_FUZZ_VERSION=0.13.2
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
@@ -73,6 +74,16 @@ KV_FAILURE=open
 CSRF=off
 ORIGIN_SECRET=0123456789abcdef0123456789abcdef"
   seed settings minimal "" "SESSION_KEYS=k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"
+fi
+
+if [ ! -d crates/core/fuzz/corpus/dbsc_proof ]; then
+  # The spec's example proof (w3c/webappsec-dbsc, "Secure-Session-Response"),
+  # a registration header with a P-256 jwk, a payload with extra claims, and
+  # a challenge's shape.
+  seed dbsc_proof spec 00 '"eyJhbGciOiJFUzI1NiIsInR5cCI6ImRic2Mrand0In0.eyJhdWQiOiJodHRwczovL2V4YW1wbGUuY29tL3JlZyIsImp0aSI6ImN2IiwiaWF0IjoiMTcyNTU3OTA1NSIsImp3ayI6eyJrdHkiOiJFQyIsImNydiI6IlAtMjU2IiwieCI6IjZfR0Iydm9RMHFyb01oNk9sREZDRlNfU0pyaVFpMVBUdnZCT2hHWjNiSEkiLCJ5IjoiSWVnT0pVTHlFN1N4SF9DZDFLQ0VSN2xXQnZHRkhRLWgweHlqelVqRUlXRSJ9LCJhdXRob3JpemF0aW9uIjoiYWMifQ.6Fb_vVBDmfNghQiBmIGe8o7tBfYPbPCywhQruP0vIhxgmcJmuNTaMHeVn_M8ZnOm1_bzIitbZqCWEn-1Qzmtyw"'
+  seed dbsc_proof header 01 '{"alg":"ES256","typ":"dbsc+jwt","jwk":{"kty":"EC","crv":"P-256","x":"6_GB2voQ0qroMh6OlDFCFS_SJriQi1PTvvBOhGZ3bHI","y":"IegOJULyE7SxH_Cd1KCER7lWBvGFHQ-h0xyjzUjEIWE"}}'
+  seed dbsc_proof payload 02 '{"aud":"https://example.com/reg","jti":"cv","iat":"1725579055","authorization":"ac","n":[1.5e3,null,true]}'
+  seed dbsc_proof challenge 03 'AAABjM3gAAAJCQkJCQkJCQkJCQkJCQkJq83vEjRWeJCrze8SNFZ4kA'
 fi
 
 log "building the fuzz targets (sanitizer: $SANITIZER)"

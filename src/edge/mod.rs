@@ -12,6 +12,7 @@ mod connection;
 mod directory;
 mod kv;
 mod origin;
+mod webcrypto;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -189,6 +190,11 @@ async fn handle(
         evaluation = gate.with_body(*pending, bytes.clone(), now);
         read = Some(bytes);
     }
+    // A DBSC proof's signature, checked with WebCrypto.
+    if let Evaluation::NeedsSignature(pending) = evaluation {
+        let valid = webcrypto::verify(&pending).await;
+        evaluation = gate.with_signature(*pending, valid, now);
+    }
     let verdict = match evaluation {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(pending) => {
@@ -210,10 +216,10 @@ async fn handle(
             let (checked, lookups) = join(checked, kv.lookups(&pending.keys, now, freshness)).await;
             gate.resolve_checked(*pending, lookups, checked, now)
         }
-        // The core asks for the body once; were it to ask again, nothing
-        // is forwarded.
-        Evaluation::NeedsBody(_) => {
-            let reply = Gate::misconfigured(&method, "body asked for twice".into());
+        // The core asks for the body and a signature once each; were it to
+        // ask again, nothing is forwarded.
+        Evaluation::NeedsBody(_) | Evaluation::NeedsSignature(_) => {
+            let reply = Gate::misconfigured(&method, "input asked for twice".into());
             return Ok((reply_or_500(&reply)?, reply.log));
         }
     };

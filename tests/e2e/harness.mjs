@@ -237,6 +237,9 @@ export async function keygen(kid) {
  * to tests/e2e/kv-double.mjs, run in the same process: reads reach a real
  * local namespace, writes fail unless `doubleMode("ok" | "fail-first")` says
  * otherwise.
+ * With `https: { key, cert }` (PEM file paths) it serves HTTPS with that
+ * certificate (`--local-protocol https`); this process then trusts any
+ * certificate (NODE_TLS_REJECT_UNAUTHORIZED=0) for its own requests.
  * Returns { url, fetch, kvPut, kvGet, doubleMode, cli, logs, stop }.
  *
  * For two gates sharing one directory (tests/e2e/bound.test.mjs,
@@ -248,7 +251,7 @@ export async function keygen(kid) {
  */
 export async function startGate({
   vars = {}, secrets = {}, name = "gate", main = path.join(ROOT, "build", "index.js"), failingKv = false,
-  workerName = "session-gate-e2e", directoryFrom, persistTo, registry,
+  workerName = "session-gate-e2e", directoryFrom, persistTo, registry, https = null,
 } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `session-gate-${name}-`));
   const port = await freePort();
@@ -305,7 +308,8 @@ export async function startGate({
   const child = spawn(
     WRANGLER,
     ["dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-      "--persist-to", state, "--show-interactive-dev-session=false"],
+      "--persist-to", state, "--show-interactive-dev-session=false",
+      ...(https ? ["--local-protocol", "https", "--https-key-path", https.key, "--https-cert-path", https.cert] : [])],
     { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   const logs = [];
@@ -330,7 +334,8 @@ export async function startGate({
     rememberSecret(v);
     if (k === "SESSION_KEYS") for (const entry of String(v).split(",")) rememberSecret(entry.split(":")[1]);
   }
-  const url = `http://127.0.0.1:${port}`;
+  if (https) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  const url = `${https ? "https" : "http"}://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);

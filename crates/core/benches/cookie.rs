@@ -247,7 +247,9 @@ mod native {
                         assert!(matches!(v, Verdict::Forward(_)));
                         black_box(v)
                     }
-                    Evaluation::Done(_) | Evaluation::NeedsBody(_) => {
+                    Evaluation::Done(_)
+                    | Evaluation::NeedsBody(_)
+                    | Evaluation::NeedsSignature(_) => {
                         panic!("valid cookie refused")
                     }
                 }

@@ -56,14 +56,48 @@ impl Refused {
 
 impl Gate {
     /// Parses a cookie value strictly, verifies its tag in constant time,
-    /// and checks its times against the idle and absolute timeouts at `now`.
-    /// Revocation is not checked here: it needs the KV reads.
+    /// and checks its times against the idle and absolute timeouts at `now`,
+    /// and a bound (v2) cookie against its bound-until time: past it, the
+    /// cookie is refused as expired (`bound_expired`), whatever the other
+    /// timeouts say. Revocation is not checked here: it needs the KV reads.
     pub fn inspect(&self, value: &str, now: Millis) -> Result<Inspected, Refused> {
+        let inspected = self.inspect_named(value, &self.settings().cookie_name, now)?;
+        if let Some(binding) = inspected.session.claims().binding() {
+            if now >= binding.until {
+                return Err(Refused {
+                    reason: "expired",
+                    cause: "bound_expired",
+                    detail: "the bound cookie's lifetime (BOUND_COOKIE_TTL) has passed".into(),
+                    untrusted_kid: Some(inspected.session.kid().to_owned()),
+                });
+            }
+        }
+        Ok(inspected)
+    }
+
+    /// The binding cookie the DBSC refresh endpoint reads
+    /// ([`crate::dbsc::binding_cookie_name`]): the same checks as
+    /// [`Gate::inspect`] but its bound-until time (refreshing a bound cookie
+    /// that has lived its time is what the endpoint is for), and a binding
+    /// is required.
+    pub fn inspect_binding(&self, value: &str, now: Millis) -> Result<Inspected, Refused> {
+        let name = crate::dbsc::binding_cookie_name(&self.settings().cookie_name);
+        let inspected = self.inspect_named(value, &name, now)?;
+        if inspected.session.claims().binding().is_none() {
+            return Err(Refused::cookie(
+                CookieError::Claims(crate::session::ClaimError::Binding),
+                Some(inspected.session.kid().to_owned()),
+            ));
+        }
+        Ok(inspected)
+    }
+
+    fn inspect_named(&self, value: &str, name: &str, now: Millis) -> Result<Inspected, Refused> {
         let settings = self.settings();
         let unverified = UnverifiedCookie::parse(value).map_err(|e| Refused::cookie(e, None))?;
         let kid = unverified.untrusted_kid().to_owned();
         let session = unverified
-            .verify(&settings.keys, &settings.cookie_name)
+            .verify(&settings.keys, name)
             .map_err(|e| Refused::cookie(e, Some(kid.clone())))?;
         let claims = session.claims();
         let liveness = settings

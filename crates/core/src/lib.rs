@@ -21,6 +21,7 @@ pub mod admin;
 pub mod assertion;
 pub mod bound_ids;
 pub mod confusables;
+pub mod dbsc;
 pub mod directory;
 pub mod edits;
 pub mod encoding;

@@ -16,6 +16,7 @@ pub use public_paths::PublicPaths;
 
 use crate::admin::AdminToken;
 use crate::bound_ids::places::BoundIds;
+use crate::dbsc::settings::BindingSettings;
 use crate::directory::DirectorySettings;
 use crate::keyring::{Key, KeyRing};
 use crate::path::normalize;
@@ -64,6 +65,8 @@ pub const NAMES: &[&str] = &[
     "MAX_SESSIONS",
     "ADMIN_TOKEN",
     "ON_ANOMALY",
+    "DEVICE_BINDING",
+    "BOUND_COOKIE_TTL",
 ];
 
 const REFERRER_POLICIES: &[&str] = &[
@@ -164,6 +167,8 @@ pub struct Settings {
     /// `ADMIN_TOKEN` (a secret): the operators' endpoints exist only with
     /// it, and with the directory on.
     pub admin_token: Option<AdminToken>,
+    /// `DEVICE_BINDING`, `BOUND_COOKIE_TTL` (docs/device-binding.md).
+    pub binding: BindingSettings,
 }
 
 fn seconds(
@@ -368,6 +373,12 @@ impl Settings {
 
         let admin_token = AdminToken::parse(get("ADMIN_TOKEN").as_deref())
             .map_err(|problem| bad("ADMIN_TOKEN", problem))?;
+        let binding = BindingSettings::parse(
+            get("DEVICE_BINDING").as_deref().map(str::trim),
+            get("BOUND_COOKIE_TTL").as_deref().map(str::trim),
+            idle.millis(),
+        )
+        .map_err(|(setting, problem)| bad(setting, problem))?;
 
         let bound_ids = BoundIds::parse(&get("BOUND_IDS").unwrap_or_default())
             .map_err(|e| bad("BOUND_IDS", e))?;
@@ -402,6 +413,7 @@ impl Settings {
             bound_ids,
             directory,
             admin_token,
+            binding,
         })
     }
 }

@@ -46,6 +46,7 @@ fn answer(gate: &Gate, request: &common::Request) -> Reply {
         Evaluation::Done(Verdict::Forward(f)) => panic!("forwarded to {}", f.url),
         Evaluation::NeedsRevocation(_) => panic!("an admin request read a session"),
         Evaluation::NeedsBody(_) => panic!("the core asked for the body twice"),
+        Evaluation::NeedsSignature(_) => panic!("an admin request asked for a signature check"),
     }
 }
 

@@ -215,6 +215,7 @@ fn gate_forwards_a_valid_session_with_identity_headers() {
         Evaluation::NeedsRevocation(pending) => pending,
         Evaluation::Done(verdict) => panic!("decided without KV: {verdict:?}"),
         Evaluation::NeedsBody(_) => panic!("no BOUND_IDS, no body to read"),
+        Evaluation::NeedsSignature(_) => panic!("no DBSC proof here"),
     };
     assert_eq!(pending.keys.user, "user:alice");
     assert_eq!(pending.keys.sid, format!("sid:{}", sid.expose()));

@@ -144,6 +144,7 @@ fn pending(
         Evaluation::NeedsRevocation(p) => p,
         Evaluation::Done(v) => panic!("expected a session check, got {:?}", v.log()),
         Evaluation::NeedsBody(_) => panic!("no BOUND_IDS here, no body to read"),
+        Evaluation::NeedsSignature(_) => panic!("no DBSC proof here"),
     }
 }
 

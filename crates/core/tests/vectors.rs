@@ -72,6 +72,12 @@ struct Expected {
     idle_expiry: Option<u64>,
     #[serde(default)]
     max_age: Option<u64>,
+    #[serde(default)]
+    bound_until: Option<u64>,
+    #[serde(default)]
+    bound_key: Option<String>,
+    #[serde(default)]
+    generation: Option<u64>,
 }
 
 /// Why a cookie is not a live session.
@@ -96,6 +102,7 @@ const DETAILS: &[&str] = &[
     "claims_sub",
     "claims_roles",
     "not_canonical",
+    "claims_binding",
     "issued_in_future",
     "seen_before_issued",
     "seen_in_future",
@@ -123,6 +130,7 @@ fn describe(failure: &Failure) -> (&'static str, &'static str) {
                 CookieError::Claims(ClaimError::Sub) => "claims_sub",
                 CookieError::Claims(ClaimError::Roles) => "claims_roles",
                 CookieError::Claims(ClaimError::NotCanonical) => "not_canonical",
+                CookieError::Claims(ClaimError::Binding) => "claims_binding",
             },
         ),
         Failure::Time(e) => (
@@ -166,6 +174,28 @@ fn check_claims(e: &Expected, session: &VerifiedSession, errors: &mut Vec<String
     same("iat", &e.iat, c.iat().get(), errors);
     same("seen", &e.seen, c.seen().get(), errors);
     same("roles", &e.roles, c.roles().as_slice().to_vec(), errors);
+    let b = c.binding();
+    same(
+        "bound_until",
+        &e.bound_until,
+        b.map(|b| b.until.get()).unwrap_or(0),
+        errors,
+    );
+    same(
+        "bound_key",
+        &e.bound_key,
+        b.map(|b| b.key.encode()).unwrap_or_default(),
+        errors,
+    );
+    same(
+        "generation",
+        &e.generation,
+        b.map(|b| b.generation).unwrap_or(0),
+        errors,
+    );
+    if e.bound_until.is_none() && b.is_some() {
+        errors.push("a bound cookie whose case states no binding".into());
+    }
 }
 
 fn check_liveness(e: &Expected, live: &Liveness, max_age: u64, errors: &mut Vec<String>) {

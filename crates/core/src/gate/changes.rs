@@ -29,6 +29,12 @@ pub(super) struct Change {
     pub(super) replacement: Option<Replacement>,
     /// The changes to record in the directory (`SESSION_DIRECTORY=on`).
     pub(super) directory: Vec<DirectoryCall>,
+    /// `Secure-Session-Registration` for a session just started
+    /// (`DEVICE_BINDING=on`).
+    pub(super) registration: Option<String>,
+    /// The session the browser held ended: its binding cookie (scoped to
+    /// the DBSC endpoints) is cleared too (`DEVICE_BINDING=on`).
+    pub(super) clear_binding: bool,
 }
 
 /// The KV write that revokes one session until its absolute expiry.
@@ -233,6 +239,13 @@ impl Gate {
                         now,
                     ));
                     let value = seal(&claims, self.settings.keys.signing_key(), name);
+                    // The new session may bind itself to a device key; the
+                    // challenge's randomness comes from the same CSPRNG.
+                    change.registration = if self.settings.binding.on {
+                        fresh_sid().map(|random| self.registration(&claims, random, now))
+                    } else {
+                        None
+                    };
                     cookie = Some(set_cookie(
                         name,
                         &value,
@@ -250,6 +263,9 @@ impl Gate {
             }
         }
         change.action = Some(actions.join("+"));
+        change.clear_binding = self.settings.binding.on
+            && current.is_some_and(|s| s.claims.binding().is_some())
+            && cookie.as_deref() == Some(clear_cookie(name).as_str());
         change.set_cookie = cookie;
         change
     }

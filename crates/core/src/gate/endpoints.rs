@@ -1,5 +1,5 @@
 //! The gate's own endpoints under `/.session-gate/`: `health`, `me` and
-//! `logout`. They are answered by the gate and never reach the origin.
+//! `logout`, and the room of each feature's own (`dbsc/`, `sessions`). They are answered by the gate and never reach the origin.
 #![forbid(unsafe_code)]
 
 use super::changes::revoke_sid;
@@ -89,6 +89,10 @@ impl Gate {
                     String::new(),
                     log,
                 );
+                if self.settings.binding.on {
+                    let clear = self.clear_binding();
+                    reply.headers.push(("set-cookie".into(), clear));
+                }
                 if let Some(live) = live {
                     let claims = live.session.claims();
                     reply
@@ -103,12 +107,19 @@ impl Gate {
                 }
                 reply
             }
+            ("dbsc/register" | "dbsc/refresh", _, true) if self.settings.binding.on => {
+                self.dbsc_endpoint(endpoint == "dbsc/refresh", &inbound, session, log, now)
+            }
             ("sessions" | "sessions/revoke", _, _) if self.settings.directory.on => {
                 self.sessions_endpoint(endpoint == "sessions/revoke", &inbound, session, log, now)
             }
-            ("health" | "me", false, _) | ("logout", _, false) => {
+            ("health" | "me", false, _)
+            | ("logout", _, false)
+            | ("dbsc/register" | "dbsc/refresh", _, false)
+                if !endpoint.starts_with("dbsc/") || self.settings.binding.on =>
+            {
                 let mut reply = Reply::json(405, error_body("method_not_allowed", None), log);
-                let allow = if endpoint == "logout" {
+                let allow = if endpoint != "health" && endpoint != "me" {
                     "POST"
                 } else {
                     "GET, HEAD"

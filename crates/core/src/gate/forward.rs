@@ -51,11 +51,13 @@ impl Gate {
         let old = live.session.claims();
         let claims = old.with_seen(now.max(old.seen()));
         let value = seal(&claims, signer, &self.settings.cookie_name);
-        Some(set_cookie(
-            &self.settings.cookie_name,
-            &value,
-            self.settings.time.max_age(claims.iat(), now),
-        ))
+        // A bound cookie keeps its bound-until time: only a proof of the key
+        // extends it (docs/device-binding.md).
+        let mut max_age = self.settings.time.max_age(claims.iat(), now);
+        if let Some(binding) = claims.binding() {
+            max_age = max_age.min(binding.until.saturating_sub(now).seconds_ceil());
+        }
+        Some(set_cookie(&self.settings.cookie_name, &value, max_age))
     }
 
     /// Builds the forwarded request: cleaned headers plus identity.

@@ -34,6 +34,11 @@ pub(super) struct Inbound {
     pub(super) headers: Vec<(String, String)>,
     /// The handshake nonce for this request, base64url.
     pub(super) nonce: String,
+    /// The same 16 random bytes: a DBSC refresh challenge's randomness (a
+    /// gate endpoint's request is never forwarded, so they stay unseen).
+    pub(super) random: [u8; 16],
+    /// A DBSC endpoint's proof, once judged (`gate/dbsc.rs`).
+    pub(super) proof: super::dbsc::ProofState,
     /// The path as logged: [`Inbound::path`] with the segments of `path:`
     /// bound places replaced by `{name}`, so no id or tag is logged.
     pub(super) log_path: Option<String>,
@@ -216,6 +221,8 @@ impl Gate {
             query: scrubbed_query.unwrap_or_else(|| raw_query.to_owned()),
             headers: parts.headers.to_vec(),
             nonce: b64url_encode(&parts.nonce),
+            random: parts.nonce,
+            proof: Default::default(),
             body: None,
             context: Vec::new(),
         };

@@ -13,6 +13,8 @@
 //!   settling of its KV writes), with [`changes`] for the session changes an
 //!   origin's handshake asks for, and [`watch`] for connections that must end
 //!   with their session.
+//! * [`dbsc`]: device-bound sessions (`DEVICE_BINDING=on`): the
+//!   registration challenge and the `/.session-gate/dbsc/` endpoints.
 //! * [`directory`]: the session directory (`SESSION_DIRECTORY=on`): the
 //!   check, the recorded changes, the sessions endpoints; and [`admin`]: the
 //!   operators' endpoints under `/.session-gate/admin/` (`ADMIN_TOKEN`).
@@ -26,6 +28,7 @@
 
 mod admin;
 mod changes;
+mod dbsc;
 mod directory;
 mod endpoints;
 mod forward;
@@ -44,7 +47,7 @@ use crate::directory::DirectoryCheck;
 use crate::inspect::Inspected;
 use crate::log::LogRecord;
 use crate::revocation::{self, Revocation, RevocationKeys};
-use crate::session::clear_cookie;
+use crate::session::{clear_cookie, PublicKey};
 use crate::settings::Settings;
 use crate::time::Millis;
 use crate::verdict::{RequestParts, RevocationLookups, Verdict};
@@ -76,6 +79,27 @@ pub enum Evaluation {
     /// Read the request's body (at most [`PendingBody::limit`] bytes), then
     /// call [`Gate::with_body`]: a `json:` place of `BOUND_IDS` looks in it.
     NeedsBody(Box<PendingBody>),
+    /// Verify a DBSC proof's ES256 signature (WebCrypto in the Worker),
+    /// then call [`Gate::with_signature`].
+    NeedsSignature(Box<PendingSignature>),
+}
+
+/// A DBSC proof waiting for its signature check: the continuation from
+/// [`Gate::evaluate`] to [`Gate::with_signature`]. The core has checked
+/// everything else about the proof (docs/device-binding.md); the adapter
+/// answers one question: does `signature` verify over `message` with `key`
+/// (ECDSA P-256, SHA-256)? A key that is not a point on the curve does not.
+#[derive(Debug)]
+pub struct PendingSignature {
+    /// The public key (`04 ‖ x ‖ y` via [`PublicKey::sec1`]).
+    pub key: PublicKey,
+    /// The signed bytes: the JWT's `<header>.<payload>`.
+    pub message: Vec<u8>,
+    /// `r ‖ s`, 32 bytes each, both already checked to be in `1..n`.
+    pub signature: [u8; 64],
+    jti: String,
+    inbound: Inbound,
+    session: Result<Inspected, NoSession>,
 }
 
 /// A request waiting for its body: the continuation from [`Gate::evaluate`]
@@ -236,6 +260,9 @@ impl Gate {
             return self.admin(inbound, now);
         }
         let session = self.session_cookie(&inbound, now);
+        if self.is_dbsc(&inbound) {
+            return self.dbsc_evaluate(inbound, session, now);
+        }
         // A `json:` place needs the body, unless the request is refused
         // whatever it holds (no session on a protected path), is for the
         // gate itself, or declares a length the gate refuses unread.
@@ -261,6 +288,25 @@ impl Gate {
         if is_admin_path(&inbound.path) {
             return self.admin(inbound, now);
         }
+        self.with_session(inbound, session, now)
+    }
+
+    /// The step after [`Gate::evaluate`] asked for a signature check:
+    /// `valid` is whether the signature verified with the key.
+    pub fn with_signature(
+        &self,
+        pending: PendingSignature,
+        valid: bool,
+        now: Millis,
+    ) -> Evaluation {
+        let PendingSignature {
+            key,
+            jti,
+            mut inbound,
+            session,
+            ..
+        } = pending;
+        inbound.proof = dbsc::ProofState::Checked { jti, key, valid };
         self.with_session(inbound, session, now)
     }
 

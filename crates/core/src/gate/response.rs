@@ -128,7 +128,16 @@ impl Gate {
         let upgrade = status == SWITCHING_PROTOCOLS;
         let change = self.session_change(&context, origin_headers, now, fresh_sid);
         let mut headers = match &change.replacement {
-            None => self.response_headers(change.set_cookie, origin_headers),
+            None => {
+                let mut headers = self.response_headers(change.set_cookie, origin_headers);
+                if let Some(registration) = change.registration {
+                    headers.push(("secure-session-registration".into(), registration));
+                }
+                if change.clear_binding {
+                    headers.push(("set-cookie".into(), self.clear_binding()));
+                }
+                headers
+            }
             Some(_) => {
                 let mut headers = vec![
                     ("content-type".into(), "text/plain; charset=utf-8".into()),

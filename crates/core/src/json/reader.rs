@@ -246,6 +246,72 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// How deep [`Reader::skip`] descends into arrays and objects.
+const MAX_SKIP_DEPTH: usize = 16;
+
+impl Reader<'_> {
+    /// Skips any one JSON value (for the members a reader tolerates without
+    /// reading them, the extra claims of a DBSC proof): strings as
+    /// [`Reader::string`] reads them, numbers, `true`, `false`, `null`, and
+    /// arrays and objects nested at most [`MAX_SKIP_DEPTH`] deep.
+    pub fn skip(&mut self) -> Option<()> {
+        self.skip_at(0)
+    }
+
+    fn skip_at(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_SKIP_DEPTH {
+            return None;
+        }
+        self.skip_whitespace();
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|r, _| r.skip_at(depth + 1)),
+            b'[' => self.array(|r, _| r.skip_at(depth + 1)),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let found = self.json.get(self.at..self.at + word.len()) == Some(word);
+        self.at += word.len();
+        found.then_some(())
+    }
+
+    /// `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Option<()> {
+        self.eat(b'-');
+        let digits = |r: &mut Self| {
+            let start = r.at;
+            while r.peek().is_some_and(|b| b.is_ascii_digit()) {
+                r.at += 1;
+            }
+            r.at - start
+        };
+        if self.eat(b'0') {
+            if self.peek().is_some_and(|b| b.is_ascii_digit()) {
+                return None;
+            }
+        } else if digits(self) == 0 {
+            return None;
+        }
+        if self.eat(b'.') && digits(self) == 0 {
+            return None;
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            if !self.eat(b'+') {
+                self.eat(b'-');
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+}
+
 /// Fills an empty `slot` with a value that was read: `None` when the value
 /// is invalid or the slot is already filled (a repeated key, which serde's
 /// derive refuses too).
@@ -266,6 +332,40 @@ mod tests {
         let value = read(&mut r)?;
         r.end()?;
         Some(value)
+    }
+
+    #[test]
+    fn skip_passes_over_any_value_and_refuses_bad_ones() {
+        for ok in [
+            "0",
+            "-1.5e+3",
+            "12E7",
+            "true",
+            "false",
+            "null",
+            "\"a\\u00e9\"",
+            "[1,[2,{}]]",
+            "{\"a\":{\"b\":[null]}}",
+            " [ ] ",
+        ] {
+            assert_eq!(whole(ok.as_bytes(), Reader::skip), Some(()), "{ok}");
+        }
+        let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        for bad in [
+            "01",
+            "-",
+            "1.",
+            "1e",
+            "tru",
+            "nul",
+            "\"\u{1}\"",
+            "[1,]",
+            "{\"a\"}",
+            "+1",
+            &deep,
+        ] {
+            assert_eq!(whole(bad.as_bytes(), Reader::skip), None, "{bad}");
+        }
     }
 
     const MUTATION_BYTES: &[u8] = b" \t\n\r\"\\,:{}[]0179-.eEnulxa/u\x00\x1f\x7f\xc3\xa9\xff";

@@ -122,8 +122,8 @@ impl JsonObject {
         self
     }
 
-    /// Adds a field whose value is `json`, already written (an array of
-    /// objects this writer made).
+    /// Adds a field whose value is JSON the caller wrote (a nested object
+    /// or array built with this writer).
     pub fn raw(mut self, key: &str, json: &str) -> Self {
         self.key(key).push_str(json);
         self

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use super::binding::Binding;
 use super::roles::Roles;
 use super::session_id::SessionId;
 use super::subject::is_valid_sub;
@@ -26,6 +27,9 @@ pub enum ClaimError {
     Roles,
     /// The JSON is valid but not in canonical form.
     NotCanonical,
+    /// The binding fields (`bu`, `bk`, `bg`) are not all present with a
+    /// 64-byte key, or are present in a v1 cookie, or absent from a v2 one.
+    Binding,
 }
 
 impl fmt::Display for ClaimError {
@@ -36,6 +40,7 @@ impl fmt::Display for ClaimError {
             Self::Sub => "sub is empty, over 256 bytes, or holds control characters",
             Self::Roles => "roles are not 1 to 32 sorted distinct names of [A-Za-z0-9_.:-]{1,64}",
             Self::NotCanonical => "JSON is not in canonical form",
+            Self::Binding => "binding fields do not match the cookie's version",
         })
     }
 }
@@ -51,6 +56,7 @@ pub struct Claims {
     iat: Millis,
     seen: Millis,
     roles: Roles,
+    binding: Option<Binding>,
 }
 
 impl Claims {
@@ -74,6 +80,7 @@ impl Claims {
             iat,
             seen,
             roles,
+            binding: None,
         })
     }
 
@@ -89,6 +96,20 @@ impl Claims {
     /// after the user id, and names a bad user id first).
     pub(super) fn with_roles(self, roles: Roles) -> Self {
         Self { roles, ..self }
+    }
+
+    /// The same session bound to a device key (`Some`, a v2 cookie) or
+    /// unbound (`None`, a v1 cookie).
+    pub fn with_binding(&self, binding: Option<Binding>) -> Self {
+        Self {
+            binding,
+            ..self.clone()
+        }
+    }
+
+    /// The device binding, if the session registered one.
+    pub fn binding(&self) -> Option<&Binding> {
+        self.binding.as_ref()
     }
 
     /// The session id (secret).

@@ -5,6 +5,7 @@
 //! [`Claims::canonical_json`] writes.
 #![forbid(unsafe_code)]
 
+use super::binding::{Binding, PublicKey};
 use super::claims::{ClaimError, Claims};
 use super::roles::Roles;
 use super::session_id::SessionId;
@@ -13,7 +14,9 @@ use crate::time::Millis;
 
 impl Claims {
     /// The canonical JSON the payload encodes: fields in the order sid, sub,
-    /// iat, seen, roles (only when present), no whitespace, `sub` escaped as
+    /// iat, seen, roles (only when present), then a device binding's `bu`
+    /// (bound until), `bk` (the key, `x ‖ y` base64url) and `bg` (its
+    /// generation) in a v2 cookie only; no whitespace, `sub` escaped as
     /// JSON requires (only `"` and `\` can occur) and non-ASCII kept as UTF-8.
     pub fn canonical_json(&self) -> String {
         let mut json = JsonObject::with_capacity(96 + self.sub().len())
@@ -23,6 +26,12 @@ impl Claims {
             .number("seen", self.seen().get());
         if !self.roles().is_empty() {
             json = json.strings("roles", self.roles().as_slice());
+        }
+        if let Some(b) = self.binding() {
+            json = json
+                .number("bu", b.until.get())
+                .string("bk", &b.key.encode())
+                .number("bg", b.generation);
         }
         json.finish()
     }
@@ -36,6 +45,9 @@ struct RawClaims {
     iat: u64,
     seen: u64,
     roles: Option<Vec<String>>,
+    bound_until: Option<u64>,
+    bound_key: Option<String>,
+    generation: Option<u64>,
 }
 
 /// The claims object read strictly: each of `sid`, `sub` (strings), `iat`,
@@ -45,6 +57,7 @@ struct RawClaims {
 /// fields, so error classes are unchanged (the tests compare the two).
 fn read_raw(json: &[u8]) -> Option<RawClaims> {
     let (mut sid, mut sub, mut iat, mut seen, mut roles) = (None, None, None, None, None);
+    let (mut bound_until, mut bound_key, mut generation) = (None, None, None);
     let mut r = Reader::new(json);
     r.object(|r, key| match key {
         "sid" => once(&mut sid, r.owned_string()),
@@ -52,6 +65,9 @@ fn read_raw(json: &[u8]) -> Option<RawClaims> {
         "iat" => once(&mut iat, r.u64()),
         "seen" => once(&mut seen, r.u64()),
         "roles" => once(&mut roles, r.nullable(Reader::strings)),
+        "bu" => once(&mut bound_until, r.u64()),
+        "bk" => once(&mut bound_key, r.owned_string()),
+        "bg" => once(&mut generation, r.u64()),
         _ => None,
     })?;
     r.end()?;
@@ -61,15 +77,33 @@ fn read_raw(json: &[u8]) -> Option<RawClaims> {
         iat: iat?,
         seen: seen?,
         roles: roles.flatten(),
+        bound_until,
+        bound_key,
+        generation,
     })
+}
+
+/// The binding fields: all three (a 64-byte key) or none.
+fn binding(raw: &RawClaims) -> Result<Option<Binding>, ClaimError> {
+    match (raw.bound_until, &raw.bound_key, raw.generation) {
+        (None, None, None) => Ok(None),
+        (Some(until), Some(key), Some(generation)) => Ok(Some(Binding {
+            until: Millis(until),
+            key: PublicKey::decode(key).ok_or(ClaimError::Binding)?,
+            generation,
+        })),
+        _ => Err(ClaimError::Binding),
+    }
 }
 
 /// The claims a payload's JSON holds, checked and in canonical form. The
 /// checks run in the order the error names them: JSON, sid, sub, roles,
-/// canonical form.
+/// binding, canonical form. Whether a binding may be there at all is the
+/// cookie version's rule (`cookie.rs`).
 pub(super) fn claims_from_json(json: &[u8]) -> Result<Claims, ClaimError> {
     let raw = read_raw(json).ok_or(ClaimError::Json)?;
     let sid = SessionId::parse(&raw.sid).ok_or(ClaimError::Sid)?;
+    let bound = binding(&raw);
     let claims = Claims::new(
         sid,
         raw.sub,
@@ -81,6 +115,7 @@ pub(super) fn claims_from_json(json: &[u8]) -> Result<Claims, ClaimError> {
         None => claims,
         Some(list) => claims.with_roles(Roles::from_claim(list).ok_or(ClaimError::Roles)?),
     };
+    let claims = claims.with_binding(bound?);
     if claims.canonical_json().as_bytes() != json {
         return Err(ClaimError::NotCanonical);
     }

@@ -1,4 +1,8 @@
-//! The v1 session cookie codec: `v1.<kid>.<payload>.<tag>`.
+//! The session cookie codec: `v1.<kid>.<payload>.<tag>`, and
+//! `v2.<kid>.<payload>.<tag>` for a device-bound session (its claims carry
+//! a [`Binding`](super::Binding)). Each version has its own MAC label, a v1
+//! payload may not hold a binding and a v2 payload must: a v1 cookie can
+//! never be read as bound, nor a v2 one as unbound (docs/cookie-format.md).
 //!
 //! Untrusted text becomes a [`VerifiedSession`] only through
 //! [`UnverifiedCookie::verify`], which checks the HMAC tag in constant time
@@ -13,10 +17,14 @@ use super::claims_json::claims_from_json;
 use crate::encoding::{b64url_decode, b64url_encode};
 use crate::keyring::{is_valid_kid, Key, KeyRing};
 
-/// The version prefix of every cookie.
+/// The version prefix of an unbound session's cookie.
 pub const VERSION_PREFIX: &str = "v1";
-/// Domain separation label of the cookie MAC.
+/// Domain separation label of the v1 cookie MAC.
 pub const MAC_LABEL: &[u8] = b"session-gate/v1";
+/// The version prefix of a device-bound session's cookie.
+pub const BOUND_VERSION_PREFIX: &str = "v2";
+/// Domain separation label of the v2 cookie MAC.
+pub const BOUND_MAC_LABEL: &[u8] = b"session-gate/v2";
 /// Longest cookie value accepted for parsing, in bytes.
 pub const MAX_COOKIE_VALUE: usize = 4096;
 
@@ -28,7 +36,7 @@ pub enum CookieError {
     TooLong,
     /// Not four dot-separated parts.
     Format,
-    /// The first part is not `v1`.
+    /// The first part is not `v1` or `v2`.
     Version,
     /// The kid is outside `[A-Za-z0-9_-]{1,16}`.
     KidSyntax,
@@ -65,7 +73,7 @@ impl fmt::Display for CookieError {
         match self {
             Self::TooLong => write!(f, "cookie value longer than {MAX_COOKIE_VALUE} bytes"),
             Self::Format => write!(f, "not of the form v1.<kid>.<payload>.<tag>"),
-            Self::Version => write!(f, "unknown version (expected v1)"),
+            Self::Version => write!(f, "unknown version (expected v1 or v2)"),
             Self::KidSyntax => write!(f, "kid is not [A-Za-z0-9_-]{{1,16}}"),
             Self::TagEncoding => write!(f, "tag is not 43 characters of base64url"),
             Self::UnknownKid => write!(f, "kid is not in the key ring"),
@@ -81,14 +89,23 @@ impl fmt::Display for CookieError {
 
 impl std::error::Error for CookieError {}
 
-fn decode_claims(payload: &str) -> Result<Claims, CookieError> {
+fn decode_claims(payload: &str, bound: bool) -> Result<Claims, CookieError> {
     let json = b64url_decode(payload).ok_or(CookieError::PayloadEncoding)?;
-    claims_from_json(&json).map_err(CookieError::Claims)
+    let claims = claims_from_json(&json).map_err(CookieError::Claims)?;
+    if claims.binding().is_some() != bound {
+        return Err(CookieError::Claims(ClaimError::Binding));
+    }
+    Ok(claims)
 }
 
-fn mac_parts<'a>(cookie_name: &'a str, kid: &'a str, payload: &'a str) -> [&'a [u8]; 7] {
+fn mac_parts<'a>(
+    bound: bool,
+    cookie_name: &'a str,
+    kid: &'a str,
+    payload: &'a str,
+) -> [&'a [u8]; 7] {
     [
-        MAC_LABEL,
+        if bound { BOUND_MAC_LABEL } else { MAC_LABEL },
         b"\0",
         cookie_name.as_bytes(),
         b"\0",
@@ -102,13 +119,14 @@ fn mac_parts<'a>(cookie_name: &'a str, kid: &'a str, payload: &'a str) -> [&'a [
 /// can be trusted; the only way forward is [`verify`](Self::verify).
 #[derive(Debug)]
 pub struct UnverifiedCookie<'a> {
+    bound: bool,
     kid: &'a str,
     payload: &'a str,
     tag: Vec<u8>,
 }
 
 impl<'a> UnverifiedCookie<'a> {
-    /// Splits `v1.<kid>.<payload>.<tag>` strictly.
+    /// Splits `v1.<kid>.<payload>.<tag>` (or `v2.…`) strictly.
     pub fn parse(value: &'a str) -> Result<Self, CookieError> {
         if value.len() > MAX_COOKIE_VALUE {
             return Err(CookieError::TooLong);
@@ -123,9 +141,11 @@ impl<'a> UnverifiedCookie<'a> {
         ) else {
             return Err(CookieError::Format);
         };
-        if version != VERSION_PREFIX {
-            return Err(CookieError::Version);
-        }
+        let bound = match version {
+            VERSION_PREFIX => false,
+            BOUND_VERSION_PREFIX => true,
+            _ => return Err(CookieError::Version),
+        };
         if !is_valid_kid(kid) {
             return Err(CookieError::KidSyntax);
         }
@@ -136,7 +156,12 @@ impl<'a> UnverifiedCookie<'a> {
             Some(bytes) if bytes.len() == 32 => bytes,
             _ => return Err(CookieError::TagEncoding),
         };
-        Ok(Self { kid, payload, tag })
+        Ok(Self {
+            bound,
+            kid,
+            payload,
+            tag,
+        })
     }
 
     /// The kid the cookie claims: untrusted, for naming the key a refused
@@ -151,10 +176,11 @@ impl<'a> UnverifiedCookie<'a> {
     /// then decodes and validates the claims.
     pub fn verify(self, ring: &KeyRing, cookie_name: &str) -> Result<VerifiedSession, CookieError> {
         let key = ring.get(self.kid).ok_or(CookieError::UnknownKid)?;
-        if !key.verify(&mac_parts(cookie_name, self.kid, self.payload), &self.tag) {
+        let parts = mac_parts(self.bound, cookie_name, self.kid, self.payload);
+        if !key.verify(&parts, &self.tag) {
             return Err(CookieError::BadTag);
         }
-        let claims = decode_claims(self.payload)?;
+        let claims = decode_claims(self.payload, self.bound)?;
         Ok(VerifiedSession {
             kid: self.kid.to_owned(),
             claims,
@@ -182,15 +208,18 @@ impl VerifiedSession {
     }
 }
 
-/// Signs `claims` with `key` and returns the cookie value.
+/// Signs `claims` with `key` and returns the cookie value: v1, or v2 when
+/// the claims carry a binding.
 pub fn seal(claims: &Claims, key: &Key, cookie_name: &str) -> String {
+    let bound = claims.binding().is_some();
     let payload = b64url_encode(claims.canonical_json().as_bytes());
-    let tag = key.tag(&mac_parts(cookie_name, key.kid(), &payload));
-    format!(
-        "{VERSION_PREFIX}.{}.{payload}.{}",
-        key.kid(),
-        b64url_encode(&tag)
-    )
+    let tag = key.tag(&mac_parts(bound, cookie_name, key.kid(), &payload));
+    let version = if bound {
+        BOUND_VERSION_PREFIX
+    } else {
+        VERSION_PREFIX
+    };
+    format!("{version}.{}.{payload}.{}", key.kid(), b64url_encode(&tag))
 }
 
 #[cfg(test)]
@@ -255,7 +284,7 @@ mod tests {
     fn sealed_json(json: &str) -> String {
         let key = ring().signing_key().clone();
         let payload = b64url_encode(json.as_bytes());
-        let tag = key.tag(&mac_parts(NAME, "k1", &payload));
+        let tag = key.tag(&mac_parts(false, NAME, "k1", &payload));
         format!("v1.k1.{payload}.{}", b64url_encode(&tag))
     }
 
@@ -297,6 +326,33 @@ mod tests {
     }
 
     #[test]
+    fn a_bound_session_is_a_v2_cookie_and_each_version_holds_only_its_claims() {
+        let binding = crate::session::Binding {
+            until: crate::time::Millis(1_700_000_600_000),
+            key: crate::session::PublicKey([5; 64]),
+            generation: 3,
+        };
+        let bound = claims().with_binding(Some(binding));
+        let value = seal(&bound, ring().signing_key(), NAME);
+        assert!(value.starts_with("v2.k1."));
+        let session = verify(&value).unwrap();
+        assert_eq!(session.claims(), &bound);
+        assert_eq!(session.claims().binding(), Some(&binding));
+        // A v2 MAC over unbound claims, and a v1 MAC over bound claims.
+        let key = ring().signing_key().clone();
+        for (bound_version, claims) in [(true, claims()), (false, bound)] {
+            let payload = b64url_encode(claims.canonical_json().as_bytes());
+            let tag = key.tag(&mac_parts(bound_version, NAME, "k1", &payload));
+            let version = if bound_version { "v2" } else { "v1" };
+            let value = format!("{version}.k1.{payload}.{}", b64url_encode(&tag));
+            assert_eq!(
+                verify(&value).unwrap_err(),
+                CookieError::Claims(ClaimError::Binding)
+            );
+        }
+    }
+
+    #[test]
     fn structural_errors_are_named() {
         let value = seal(&claims(), ring().signing_key(), NAME);
         let parts: Vec<&str> = value.split('.').collect();
@@ -307,8 +363,14 @@ mod tests {
             CookieError::Format
         );
         assert_eq!(
-            verify(&value.replacen("v1", "v2", 1)).unwrap_err(),
+            verify(&value.replacen("v1", "v3", 1)).unwrap_err(),
             CookieError::Version
+        );
+        // Each version has its own MAC label: a v1 cookie relabelled v2
+        // does not verify.
+        assert_eq!(
+            verify(&value.replacen("v1", "v2", 1)).unwrap_err(),
+            CookieError::BadTag
         );
         assert_eq!(
             verify(&format!("v1.k!.{}.{}", parts[2], parts[3])).unwrap_err(),

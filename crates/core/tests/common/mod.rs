@@ -239,15 +239,33 @@ pub fn body_asked(gate: &Gate, request: &Request) -> bool {
     )
 }
 
-/// [`evaluate`] at `now`.
+/// [`evaluate`] at `now`, with the body read and a DBSC proof's signature
+/// checked as the adapter does (WebCrypto there, RustCrypto's P-256 here).
 fn evaluate_at(gate: &Gate, request: &Request, now: Millis) -> Evaluation {
     match gate.evaluate(&request.parts(), now) {
         Evaluation::NeedsBody(pending) => {
             let read = request.body.len().min(pending.limit());
             gate.with_body(*pending, request.body[..read].to_vec(), now)
         }
+        Evaluation::NeedsSignature(pending) => {
+            let valid = es256_verifies(&pending.key.sec1(), &pending.message, &pending.signature);
+            gate.with_signature(*pending, valid, now)
+        }
         evaluation => evaluation,
     }
+}
+
+/// What WebCrypto's `importKey("raw")` + `verify(ECDSA, SHA-256)` answer:
+/// a key off the curve is refused at import, so it never verifies.
+pub fn es256_verifies(sec1: &[u8], message: &[u8], signature: &[u8; 64]) -> bool {
+    use p256::ecdsa::signature::Verifier;
+    let Ok(key) = p256::ecdsa::VerifyingKey::from_sec1_bytes(sec1) else {
+        return false;
+    };
+    let Ok(signature) = p256::ecdsa::Signature::from_slice(signature) else {
+        return false;
+    };
+    key.verify(message, &signature).is_ok()
 }
 
 /// The second phase alone, at [`NOW`].
@@ -265,6 +283,7 @@ pub fn verdict_with(gate: &Gate, request: &Request, lookups: RevocationLookups) 
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(p) => resolve(gate, p, lookups),
         Evaluation::NeedsBody(_) => panic!("the core asked for the body twice"),
+        Evaluation::NeedsSignature(_) => panic!("the core asked for a signature twice"),
     }
 }
 
@@ -439,6 +458,7 @@ impl Edge {
         let verdict = match evaluate_at(&gate, request, now) {
             Evaluation::Done(v) => v,
             Evaluation::NeedsBody(_) => panic!("the core asked for the body twice"),
+            Evaluation::NeedsSignature(_) => panic!("the core asked for a signature twice"),
             Evaluation::NeedsRevocation(pending) => {
                 // The directory check and the KV reads, joined.
                 let freshness = Freshness::Cached(gate.settings().revocation_cache);

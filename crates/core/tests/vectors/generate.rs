@@ -23,7 +23,7 @@ use sha2::Sha256;
 
 use session_gate_core::encoding::b64url_encode;
 use session_gate_core::keyring::Key;
-use session_gate_core::session::{seal, Claims, Roles, SessionId};
+use session_gate_core::session::{seal, Binding, Claims, PublicKey, Roles, SessionId};
 use session_gate_core::time::Millis;
 
 /// The `now` of most cases: 2023-11-14T22:13:20Z, in milliseconds.
@@ -48,7 +48,8 @@ const SID_B: [u8; 16] = [
 
 const DEFAULT_NAME: &str = "__Host-session";
 
-const DESCRIPTION: &str = "session-gate v1 cookie test vectors. \
+const DESCRIPTION: &str = "session-gate cookie test vectors (v1, and v2 for device-bound sessions: \
+MAC label session-gate/v2, claims ending with bu, bk, bg). \
 Each case gives the gate's settings (as the strings an operator would set; unset settings take \
 their defaults: COOKIE_NAME __Host-session, IDLE_TIMEOUT 1800, ABSOLUTE_TIMEOUT 43200, \
 REFRESH_INTERVAL 60, CLOCK_SKEW 60, all in seconds), the time 'now' in milliseconds since the \
@@ -119,6 +120,12 @@ struct Expected {
     idle_expiry: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_age: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bound_until: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bound_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generation: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------
@@ -282,8 +289,13 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// HMAC-SHA256 over `session-gate/v1` 0x00 name 0x00 kid 0x00 payload-text.
 fn mac(key: &[u8], name: &str, kid: &str, payload: &str) -> String {
+    versioned_mac(b"session-gate/v1", key, name, kid, payload)
+}
+
+/// The MAC under a version's label (`session-gate/v1` or `session-gate/v2`).
+fn versioned_mac(label: &[u8], key: &[u8], name: &str, kid: &str, payload: &str) -> String {
     let mut input = Vec::new();
-    input.extend_from_slice(b"session-gate/v1");
+    input.extend_from_slice(label);
     input.push(0);
     input.extend_from_slice(name.as_bytes());
     input.push(0);
@@ -733,9 +745,16 @@ fn structure_cases(g: &mut Gen) {
     );
     g.invalid(
         "version_v2",
-        "a valid cookie with v1 changed to v2",
+        "a valid v1 cookie relabelled v2: v2 (a device-bound session) has its own MAC label",
         &ring,
         format!("v2.k1.{payload}.{tag}"),
+        "bad_tag",
+    );
+    g.invalid(
+        "version_v3",
+        "a valid cookie with v1 changed to v3",
+        &ring,
+        format!("v3.k1.{payload}.{tag}"),
         "version",
     );
     g.invalid(
@@ -1468,6 +1487,114 @@ fn time_cases(g: &mut Gen) {
     );
 }
 
+/// Device-bound sessions (`DEVICE_BINDING=on`): the v2 cookie, whose claims
+/// end with the binding `bu` (bound until, ms), `bk` (the P-256 key `x ‖ y`,
+/// base64url) and `bg` (the refresh generation), MAC'd under
+/// `session-gate/v2`. The bound-until time is the gate's check
+/// (`Gate::inspect`, `bound_expired`), not the codec's.
+fn bound_cases(g: &mut Gen) {
+    let ring = Cfg::default_ring();
+    let key = b64url_encode(&[7u8; 64]);
+    let bound_json = |binding: &str| {
+        let json = alice_json();
+        format!("{},{binding}}}", &json[..json.len() - 1])
+    };
+    let full = bound_json(&format!(
+        "\"bu\":{},\"bk\":\"{key}\",\"bg\":2",
+        NOW + 300_000
+    ));
+    let v2 = |json: &str| {
+        let payload = b64url_encode(json.as_bytes());
+        let tag = versioned_mac(b"session-gate/v2", &K1, DEFAULT_NAME, "k1", &payload);
+        format!("v2.k1.{payload}.{tag}")
+    };
+    // The crate seals the same bytes.
+    let claims = Session::alice().claims().with_binding(Some(Binding {
+        until: Millis(NOW + 300_000),
+        key: PublicKey([7; 64]),
+        generation: 2,
+    }));
+    assert_eq!(
+        seal(&claims, &Key::new("k1", &K1).expect("key"), DEFAULT_NAME),
+        v2(&full),
+        "the crate's v2 seal differs from the generator's"
+    );
+    let valid = v2(&full);
+    g.invalid(
+        "bound_relabelled_v1",
+        "a valid v2 (bound) cookie relabelled v1: refused, so a bound cookie cannot shed its binding",
+        &ring,
+        valid.replacen("v2", "v1", 1),
+        "bad_tag",
+    );
+    g.invalid(
+        "bound_v2_without_binding",
+        "an authentic v2 cookie whose claims hold no binding",
+        &ring,
+        v2(&alice_json()),
+        "claims_binding",
+    );
+    g.invalid(
+        "bound_v1_with_binding",
+        "an authentic v1 cookie whose claims hold a binding",
+        &ring,
+        signed_json(&K1, DEFAULT_NAME, "k1", &full),
+        "claims_binding",
+    );
+    g.invalid(
+        "bound_missing_generation",
+        "an authentic v2 cookie with bu and bk but no bg",
+        &ring,
+        v2(&bound_json(&format!(
+            "\"bu\":{},\"bk\":\"{key}\"",
+            NOW + 300_000
+        ))),
+        "claims_binding",
+    );
+    g.invalid(
+        "bound_short_key",
+        "an authentic v2 cookie whose key is 63 bytes",
+        &ring,
+        v2(&bound_json(&format!(
+            "\"bu\":{},\"bk\":\"{}\",\"bg\":2",
+            NOW + 300_000,
+            b64url_encode(&[7u8; 63])
+        ))),
+        "claims_binding",
+    );
+    g.invalid(
+        "bound_reordered",
+        "an authentic v2 cookie with bg before bu: not canonical",
+        &ring,
+        v2(&bound_json(&format!(
+            "\"bg\":2,\"bu\":{},\"bk\":\"{key}\"",
+            NOW + 300_000
+        ))),
+        "not_canonical",
+    );
+    let absolute_expiry = Session::alice().iat + ring.absolute_ms();
+    let session = Session::alice();
+    g.push(Case {
+        name: "bound_valid",
+        source: "a device-bound session: v2, its binding at the end of the claims".into(),
+        settings: ring.map(),
+        now: NOW,
+        cookie: valid,
+        payload_json: Some(full),
+        expected: Expected {
+            outcome: "valid",
+            refresh_due: Some(NOW.saturating_sub(session.seen) > ring.refresh_ms()),
+            absolute_expiry: Some(absolute_expiry),
+            idle_expiry: Some(session.seen + ring.idle_ms()),
+            max_age: Some(absolute_expiry.saturating_sub(NOW) / SEC),
+            bound_until: Some(NOW + 300_000),
+            bound_key: Some(key),
+            generation: Some(2),
+            ..claims_expected("k1", &session)
+        },
+    });
+}
+
 /// The whole file, as `cargo run -p session-gate-core --example gen_vectors` prints it.
 pub fn render() -> String {
     let mut g = Gen { cases: Vec::new() };
@@ -1477,6 +1604,7 @@ pub fn render() -> String {
     payload_encoding_cases(&mut g);
     claims_cases(&mut g);
     time_cases(&mut g);
+    bound_cases(&mut g);
     let file = File {
         description: DESCRIPTION,
         cases: g.cases,
