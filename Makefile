@@ -60,7 +60,7 @@ fuzz:
 
 ## Headless Chromium against the built worker in front of the demo origin.
 test-browser: build cli demo-origin chromium
-	node --test --test-concurrency=1 tests/browser/*.test.mjs
+	@bash scripts/test-browser.sh
 
 ## Real apps from PyPI (Django admin, Jupyter Server, Datasette, a Gradio chat)
 ## behind the built worker, driven with Chromium (tests/apps/; not part of

@@ -127,8 +127,10 @@ describe("the Assistant", () => {
     assert.equal(new URL(page.url()).pathname, "/assistant/threads/t1055");
 
     // The gate logged both refusals, by place, without the id's tag.
-    const mismatch = await stack.gate.waitForLog((l, i) => i >= gateLogFrom && l.includes('"context_mismatch"'));
-    assert.ok(mismatch, "the gate logs context_mismatch");
+    // Log lines trail responses: wait for the second refusal's line too.
+    const mismatch = await stack.gate.waitForLog((l, i) => i > gateLogFrom && l.includes('"context_mismatch"')
+      && stack.gate.logs.slice(gateLogFrom, i).some((m) => m.includes('"context_mismatch"')));
+    assert.ok(mismatch, "the gate logs context_mismatch twice");
     const mismatches = stack.gate.logs.slice(gateLogFrom).map((l) => JSON.parse(l)).filter((l) => l.event === "context_mismatch");
     assert.equal(mismatches.length, 2);
     for (const l of mismatches) assert.equal(l.reason, "path:/assistant/threads/{thread}");

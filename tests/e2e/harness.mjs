@@ -304,7 +304,12 @@ export async function startGate({
   );
   const state = persistTo ?? path.join(dir, "state");
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
-  if (registry) env.WRANGLER_REGISTRY_PATH = registry;
+  // Every gate has a dev registry of its own unless it shares one on
+  // purpose: wrangler dev otherwise registers every Worker in one folder per
+  // machine, and gates of the same name (session-gate-e2e) running at once,
+  // from two suites or two checkouts, could answer for each other's
+  // Durable Object bindings.
+  env.WRANGLER_REGISTRY_PATH = registry ?? path.join(dir, "registry");
   const child = spawn(
     WRANGLER,
     ["dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
