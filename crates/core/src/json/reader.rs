@@ -163,13 +163,11 @@ impl<'a> Reader<'a> {
     /// `true` or `false`.
     pub fn boolean(&mut self) -> Option<bool> {
         self.skip_whitespace();
-        for (word, value) in [(&b"true"[..], true), (&b"false"[..], false)] {
-            if self.json[self.at..].starts_with(word) {
-                self.at += word.len();
-                return Some(value);
-            }
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| true),
+            b'f' => self.literal(b"false").map(|()| false),
+            _ => None,
         }
-        None
     }
 
     /// `null` as `None`, or a value `read` reads as `Some`.
@@ -332,6 +330,28 @@ mod tests {
         let value = read(&mut r)?;
         r.end()?;
         Some(value)
+    }
+
+    #[test]
+    fn booleans_are_true_or_false_only() {
+        assert_eq!(whole(b" true", Reader::boolean), Some(true));
+        assert_eq!(whole(b"false", Reader::boolean), Some(false));
+        for bad in [
+            &b"tru"[..],
+            b"True",
+            b"1",
+            b"null",
+            b"\"true\"",
+            b"falsey",
+            b"",
+        ] {
+            assert_eq!(
+                whole(bad, Reader::boolean),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]
