@@ -20,7 +20,7 @@ use std::rc::Rc;
 use futures_util::future::join;
 use wasm_bindgen::JsValue;
 use worker::worker_sys::ext::RequestExt as _;
-use worker::{console_log, event, js_sys, web_sys, Context, Env};
+use worker::{console_log, js_sys, web_sys, Context, Env};
 use zeroize::Zeroizing;
 
 use session_gate_core::gate::{Evaluation, Gate};
@@ -274,34 +274,65 @@ pub(crate) fn place(request: &web_sys::Request) -> Place {
     })
 }
 
-/// A JavaScript exception the handler could not turn into a response (no
-/// `Response` could be built at all). A plain error type instead of
-/// `worker::Error`, whose formatting code for every workers-rs failure would
-/// otherwise be linked into the module.
-#[derive(Debug)]
-struct Unanswerable(JsValue);
+/// The handler's answer for the runtime: the `Response` itself when the
+/// request needed no I/O (every 401 and 302, every revocation check the
+/// isolate cache answers), else a `Promise` of it (KV misses, KV and
+/// directory writes, the origin fetch).
+///
+/// `#[event(fetch)]` exports an async function, which costs every request a
+/// Promise, a boxed future, a closure and a microtask round even when nothing
+/// is awaited. This export polls the handler's future once, synchronously:
+/// finished, its `Response` is returned as is; pending, the same future is
+/// handed to `future_to_promise`, which polls it again with a real waker.
+/// Polling first with a no-op waker is sound: every future awaited here
+/// (`JsFuture`, `join`) keeps its result until polled and takes the waker of
+/// the latest poll. worker-build still generates the entry around it (it
+/// wraps any export named `fetch`), with its reinitialisation after a crash.
+#[wasm_bindgen::prelude::wasm_bindgen(js_name = fetch)]
+pub fn fetch(
+    request: web_sys::Request,
+    env: Env,
+    ctx: worker::worker_sys::Context,
+) -> Result<JsValue, JsValue> {
+    use std::future::Future as _;
+    use std::task::{Context as TaskContext, Poll, Waker};
 
-impl std::fmt::Display for Unanswerable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "no response could be built: {:?}", self.0)
+    let ctx = Context::new(ctx);
+    let now = Millis(worker::Date::now().as_millis());
+    let mut answer = Box::pin(async move {
+        let (response, mut log) = handle(&request, &env, &ctx, now).await?;
+        let place = place(&request);
+        log.colo = place.colo;
+        log.country = place.country;
+        console_log!("{}", log.to_json());
+        Ok::<_, JsValue>(response)
+    });
+    match answer
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(Waker::noop()))
+    {
+        Poll::Ready(result) => answered(result),
+        Poll::Pending => {
+            Ok(worker::wasm_bindgen_futures::future_to_promise(
+                async move { answered(answer.await) },
+            )
+            .into())
+        }
     }
 }
 
-impl std::error::Error for Unanswerable {}
-
-#[event(fetch)]
-async fn fetch(
-    request: web_sys::Request,
-    env: Env,
-    ctx: Context,
-) -> Result<web_sys::Response, Unanswerable> {
-    let now = Millis(worker::Date::now().as_millis());
-    let (response, mut log) = handle(&request, &env, &ctx, now)
-        .await
-        .map_err(Unanswerable)?;
-    let place = place(&request);
-    log.colo = place.colo;
-    log.country = place.country;
-    console_log!("{}", log.to_json());
-    Ok(response)
+/// A handler's result as the runtime takes it. An `Err` means no `Response`
+/// could be built at all (the handler answers every refusal itself): it is
+/// logged and answered with a bare 500, as `#[event(fetch)]`'s glue did.
+fn answered(result: Result<web_sys::Response, JsValue>) -> Result<JsValue, JsValue> {
+    match result {
+        Ok(response) => Ok(response.into()),
+        Err(e) => {
+            worker::console_error!("no response could be built: {e:?}");
+            let init = web_sys::ResponseInit::new();
+            init.set_status(500);
+            web_sys::Response::new_with_opt_str_and_init(Some("INTERNAL SERVER ERROR"), &init)
+                .map(Into::into)
+        }
+    }
 }
