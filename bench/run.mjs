@@ -1,22 +1,28 @@
 // The end-to-end benchmark behind `make bench` (scripts/bench.sh runs it
 // after the microbenchmarks and the build).
 //
-// Three Workers, each served by its own workerd process (the binary wrangler
+// Five Workers, each served by its own workerd process (the binary wrangler
 // ships, run directly: no wrangler, no miniflare proxy in the request path),
 // stand in front of the same loopback origin (crates/cli/examples/bench_origin.rs):
 //
 //   pass-through  bench/passthrough.js: forwards, checks nothing
 //   gate          build/index.js + build/index_bg.wasm: session-gate itself
 //   peer          bench/peer.js: the same cookie check in JavaScript/WebCrypto
+//   minimal-peer  bench/minimal-peer.js: the least SPEC.md allows, from the SPEC alone
+//   gate-aa       the gate's build again, in its own process: the A/A check
 //
 // Each has the REVOCATIONS KV binding, served by bench/kv.js (an in-memory
-// namespace speaking workerd's KV protocol) inside the same workerd process.
-// wrk drives each with valid, invalid and missing cookies at a fixed
-// concurrency, in rounds whose order rotates, and the medians go into a table
-// with the gate's ratios to the other two. CPU time per request is the
-// workerd process's user+system time from /proc divided by the requests it
-// served. A last run sends BENCH_MIXED_REQUESTS mixed valid and invalid
-// requests to the gate and reports its RSS before and after.
+// namespace speaking workerd's KV protocol) inside the same workerd process,
+// and every request carries a cf object (workerd's cfBlobHeader), as on the
+// edge. In each cell every timed Worker gets its own wrk at the same moment
+// (measureTogether), with valid, invalid or missing cookies, for
+// BENCH_ROUNDS rounds whose order rotates; each ratio is the median over
+// rounds of that round's ratio, printed beside the A/A (gate/gate-aa). CPU
+// time per request is the workerd process's scheduler run time
+// (/proc/<pid>/task/*/schedstat) divided by the requests it served.
+// BENCHMARKS.md ("Method") says why. A last run sends BENCH_MIXED_REQUESTS
+// mixed valid and invalid requests to the gate and reports its RSS before and
+// after.
 //
 // Everything listens on 127.0.0.1; every run is bounded in time.
 import { execFileSync } from "node:child_process";
@@ -398,7 +404,13 @@ function size(report) {
     for (const i of items) rows.push(`| \`${i.name.replace(/::h[0-9a-f]{16}$/, "").replace(/\|/g, "\\|").slice(0, 110)}\` | ${fmt(i.shallow_size)} |`);
     rows.push("");
   } catch (e) {
-    rows.push(`(twiggy unavailable: ${e.message.split("\n")[0]})`, "");
+    rows.push(`(twiggy unavailable: ${e.message.split("\n")[0]}; bench/wasm-sizes.mjs instead, from the name section)`, "");
+    try {
+      const out = execFileSync("node", [path.join(BENCH, "wasm-sizes.mjs"), path.join(ROOT, "target", "index_bg.with-names.wasm")]).toString();
+      rows.push("```", out.trimEnd(), "```", "");
+    } catch (e2) {
+      rows.push(`(bench/wasm-sizes.mjs failed: ${e2.message.split("\n")[0]})`, "");
+    }
   }
   report.push(...rows);
   return { upload: upload?.slice(1), wasm: wasm.length, wasmGz: gz(wasm) };
