@@ -16,6 +16,8 @@ mod webcrypto;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
 
 use futures_util::future::join;
 use wasm_bindgen::JsValue;
@@ -326,10 +328,14 @@ pub(crate) fn place(request: &web_sys::Request) -> Place {
 /// is awaited. This export polls the handler's future once, synchronously:
 /// finished, its `Response` is returned as is; pending, the same future is
 /// handed to `future_to_promise`, which polls it again with a real waker.
-/// Polling first with a no-op waker is sound: every future awaited here
-/// (`JsFuture`, `join`) keeps its result until polled and takes the waker of
-/// the latest poll. worker-build still generates the entry around it (it
-/// wraps any export named `fetch`), with its reinitialisation after a crash.
+/// The first poll cannot use a no-op waker: `worker::Delay` (the directory
+/// call's deadline, the watch's ticks) keeps the waker of its *first* poll
+/// in its `setTimeout` callback, so a timer started then would wake nobody.
+/// It is polled with a [`Forwarder`] instead, and the promise's task puts its
+/// own waker into the forwarder on every poll: whatever wakes the first
+/// waker wakes the task. worker-build still generates the entry around it
+/// (it wraps any export named `fetch`), with its reinitialisation after a
+/// crash.
 #[wasm_bindgen::prelude::wasm_bindgen(js_name = fetch)]
 pub fn fetch(
     request: web_sys::Request,
@@ -337,7 +343,7 @@ pub fn fetch(
     ctx: worker::worker_sys::Context,
 ) -> Result<JsValue, JsValue> {
     use std::future::Future as _;
-    use std::task::{Context as TaskContext, Poll, Waker};
+    use std::task::{Context as TaskContext, Poll};
 
     let ctx = Context::new(ctx);
     let now = Millis(worker::Date::now().as_millis());
@@ -349,16 +355,47 @@ pub fn fetch(
         console_log!("{}", log.to_json());
         Ok::<_, JsValue>(response)
     });
-    match answer
-        .as_mut()
-        .poll(&mut TaskContext::from_waker(Waker::noop()))
-    {
+    let forwarder = Arc::new(Forwarder::default());
+    let first = Waker::from(Arc::clone(&forwarder));
+    match answer.as_mut().poll(&mut TaskContext::from_waker(&first)) {
         Poll::Ready(result) => answered(result),
-        Poll::Pending => {
-            Ok(worker::wasm_bindgen_futures::future_to_promise(
-                async move { answered(answer.await) },
-            )
-            .into())
+        Poll::Pending => Ok(worker::wasm_bindgen_futures::future_to_promise(async move {
+            let result = std::future::poll_fn(|cx| {
+                forwarder.set(cx.waker());
+                answer.as_mut().poll(cx)
+            })
+            .await;
+            answered(result)
+        })
+        .into()),
+    }
+}
+
+/// The waker of the handler's first, synchronous poll: it wakes whatever
+/// waker the promise's task last left in it (none yet: nothing to wake, the
+/// task polls once it starts anyway).
+#[derive(Default)]
+struct Forwarder(Mutex<Option<Waker>>);
+
+impl Forwarder {
+    fn set(&self, waker: &Waker) {
+        if let Ok(mut slot) = self.0.lock() {
+            if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                *slot = Some(waker.clone());
+            }
+        }
+    }
+}
+
+impl Wake for Forwarder {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waker = self.0.lock().ok().and_then(|slot| slot.clone());
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 }
