@@ -1,6 +1,6 @@
 // Helpers of the end-to-end benchmark (bench/run.mjs): the loopback origin,
 // one workerd process per Worker, wrk, and /proc readings.
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -16,12 +16,20 @@ export const CLI = path.join(ROOT, "target", "release", "session-gate");
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 export const SECONDS = env("BENCH_SECONDS", 1);
 export const WARMUP = env("BENCH_WARMUP", 1);
-export const ROUNDS = env("BENCH_ROUNDS", 10);
+export const ROUNDS = env("BENCH_ROUNDS", 30);
 export const CONNECTIONS = env("BENCH_CONNECTIONS", 16);
 export const MIXED = env("BENCH_MIXED_REQUESTS", 200000);
 export const MIXED_CHUNK = 5;
 export const OUT = process.env.BENCH_OUT ?? path.join(BENCH, "results.md");
-export const ONLY = process.env.BENCH_ONLY; // e.g. "e2e" or "size" while iterating
+export const WORKERS = process.env.BENCH_WORKERS?.split(","); // time only these (gate, gate-aa always)
+export const KINDS = process.env.BENCH_KINDS?.split(","); // valid,invalid,missing
+export const ONLY = process.env.BENCH_ONLY;
+// BENCH_TOGETHER=1: every timed worker under load at once in each cell
+// (bench/run.mjs, measureTogether); 0: one after the other.
+export const TOGETHER = process.env.BENCH_TOGETHER !== "0"; // e.g. "e2e" or "size" while iterating
+// BENCH_NO_CF=1: timed requests carry no cf blob (request.cf is then
+// undefined, as under plain workerd); by default they carry one, as on the edge.
+export const NO_CF = process.env.BENCH_NO_CF === "1";
 export const CF_BLOB = JSON.stringify({ colo: "LHR", country: "GB" });
 export const COOKIE = "__Host-session";
 export const TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
@@ -141,6 +149,25 @@ export function cpuTicks(pid) {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/**
+ * CPU time of a process in nanoseconds: the sum over its threads of the
+ * scheduler's run time (`/proc/<pid>/task/<tid>/schedstat`, first field),
+ * nanosecond-exact where `/proc/<pid>/stat`'s utime+stime count 10 ms ticks
+ * (a 1-second cell at half a core is only about 50 ticks, ±2% from rounding
+ * alone). Falls back to the ticks when schedstat is absent.
+ */
+export function cpuNs(pid) {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    }
+    return ns;
+  } catch {
+    return (cpuTicks(pid) / TICKS) * 1e9;
+  }
+}
+
 export function memory(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)[1]);
@@ -149,7 +176,7 @@ export function memory(pid) {
 
 export function runWrk(url, { seconds, headers = {}, script = "report.lua", extraEnv = {}, connections = CONNECTIONS }) {
   const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "-s", path.join(BENCH, script)];
-  for (const [k, v] of Object.entries({ "cf-blob": CF_BLOB, ...headers })) args.push("-H", `${k}: ${v}`);
+  for (const [k, v] of Object.entries({ ...(NO_CF ? {} : { "cf-blob": CF_BLOB }), ...headers })) args.push("-H", `${k}: ${v}`);
   args.push(`${url}/bench`);
   const out = execFileSync("wrk", args, { env: { ...process.env, ...extraEnv }, maxBuffer: 1 << 20 }).toString();
   const line = out.split("\n").find((l) => l.startsWith("BENCH "));
@@ -157,18 +184,61 @@ export function runWrk(url, { seconds, headers = {}, script = "report.lua", extr
   return JSON.parse(line.slice(6));
 }
 
+function wrkArgs(url, { seconds, headers = {}, script = "report.lua", connections = CONNECTIONS }) {
+  const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "-s", path.join(BENCH, script)];
+  for (const [k, v] of Object.entries({ ...(NO_CF ? {} : { "cf-blob": CF_BLOB }), ...headers })) args.push("-H", `${k}: ${v}`);
+  args.push(`${url}/bench`);
+  return args;
+}
+
+function wrkResult(out) {
+  const line = out.split("\n").find((l) => l.startsWith("BENCH "));
+  if (!line) throw new Error(`wrk printed no result:\n${out}`);
+  return JSON.parse(line.slice(6));
+}
+
+function sample(r, ns) {
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50_us / 1000,
+    p99: r.p99_us / 1000,
+    cpuUs: ns / 1e3 / r.requests,
+    requests: r.requests,
+    errors: r.connect + r.read + r.write + r.timeout,
+    non2xx: r.status,
+  };
+}
+
+/**
+ * Loads every worker at once, each with its own wrk, for `seconds`, and
+ * measures each worker's CPU time over the same interval: the workers share
+ * the machine's state (the other tenants' load, the CPU's clocks and caches)
+ * instead of meeting it a few seconds apart. CPU per request is then a
+ * same-moment comparison; throughput and latency are each worker's share of
+ * a machine they all load together.
+ */
+export async function measureTogether(workers, cookie, seconds) {
+  const headers = cookie ? { Cookie: `${COOKIE}=${cookie}` } : {};
+  const before = workers.map((w) => cpuNs(w.pid));
+  const outs = await Promise.all(workers.map((w) => new Promise((resolve, reject) => {
+    execFile("wrk", wrkArgs(w.url, { seconds, headers }), { maxBuffer: 1 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  })));
+  const after = workers.map((w) => cpuNs(w.pid));
+  return outs.map((out, i) => sample(wrkResult(out), after[i] - before[i]));
+}
+
 /** Runs wrk against a worker and measures the worker's CPU time. */
 export function measure(worker, cookie, seconds) {
   const headers = cookie ? { Cookie: `${COOKIE}=${cookie}` } : {};
-  const before = cpuTicks(worker.pid);
+  const before = cpuNs(worker.pid);
   const r = runWrk(worker.url, { seconds, headers });
-  const ticks = cpuTicks(worker.pid) - before;
+  const ns = cpuNs(worker.pid) - before;
   const errors = r.connect + r.read + r.write + r.timeout;
   return {
     rps: r.requests / (r.duration_us / 1e6),
     p50: r.p50_us / 1000,
     p99: r.p99_us / 1000,
-    cpuUs: (ticks / TICKS) * 1e6 / r.requests,
+    cpuUs: ns / 1e3 / r.requests,
     requests: r.requests,
     errors,
     non2xx: r.status,

@@ -1,22 +1,28 @@
 // The end-to-end benchmark behind `make bench` (scripts/bench.sh runs it
 // after the microbenchmarks and the build).
 //
-// Three Workers, each served by its own workerd process (the binary wrangler
+// Five Workers, each served by its own workerd process (the binary wrangler
 // ships, run directly: no wrangler, no miniflare proxy in the request path),
 // stand in front of the same loopback origin (crates/cli/examples/bench_origin.rs):
 //
 //   pass-through  bench/passthrough.js: forwards, checks nothing
 //   gate          build/index.js + build/index_bg.wasm: session-gate itself
 //   peer          bench/peer.js: the same cookie check in JavaScript/WebCrypto
+//   minimal-peer  bench/minimal-peer.js: the least SPEC.md allows, from the SPEC alone
+//   gate-aa       the gate's build again, in its own process: the A/A check
 //
 // Each has the REVOCATIONS KV binding, served by bench/kv.js (an in-memory
-// namespace speaking workerd's KV protocol) inside the same workerd process.
-// wrk drives each with valid, invalid and missing cookies at a fixed
-// concurrency, in rounds whose order rotates, and the medians go into a table
-// with the gate's ratios to the other two. CPU time per request is the
-// workerd process's user+system time from /proc divided by the requests it
-// served. A last run sends BENCH_MIXED_REQUESTS mixed valid and invalid
-// requests to the gate and reports its RSS before and after.
+// namespace speaking workerd's KV protocol) inside the same workerd process,
+// and every request carries a cf object (workerd's cfBlobHeader), as on the
+// edge. In each cell every timed Worker gets its own wrk at the same moment
+// (measureTogether), with valid, invalid or missing cookies, for
+// BENCH_ROUNDS rounds whose order rotates; each ratio is the median over
+// rounds of that round's ratio, printed beside the A/A (gate/gate-aa). CPU
+// time per request is the workerd process's scheduler run time
+// (/proc/<pid>/task/*/schedstat) divided by the requests it served.
+// BENCHMARKS.md ("Method") says why. A last run sends BENCH_MIXED_REQUESTS
+// mixed valid and invalid requests to the gate and reports its RSS before and
+// after.
 //
 // Everything listens on 127.0.0.1; every run is bounded in time.
 import { execFileSync } from "node:child_process";
@@ -26,8 +32,8 @@ import path from "node:path";
 import zlib from "node:zlib";
 
 import {
-  BENCH, CF_BLOB, CLI, CONNECTIONS, COOKIE, MIXED, MIXED_CHUNK, ONLY, ORIGIN_BIN, OUT, ROOT, ROUNDS, SECONDS, WARMUP,
-  WORKERD, log, measure, median, memory, runWrk, sleep, startOrigin, startWorker,
+  BENCH, CF_BLOB, CLI, CONNECTIONS, COOKIE, KINDS, MIXED, MIXED_CHUNK, ONLY, WORKERS, ORIGIN_BIN, OUT, ROOT, ROUNDS, SECONDS, WARMUP,
+  TOGETHER, WORKERD, log, measure, measureTogether, median, memory, runWrk, sleep, startOrigin, startWorker,
 } from "./lib.mjs";
 
 function mint(keys, args = []) {
@@ -66,13 +72,21 @@ async function e2e(report) {
       bindings: settings,
     }),
     await startWorker("peer", { modules: [["worker.js", path.join(BENCH, "peer.js")]], bindings: settings }),
+    await startWorker("minimal-peer", { modules: [["worker.js", path.join(BENCH, "minimal-peer.js")]], bindings: settings }),
+    // The A/A check: the same build as "gate" in a process of its own. Its
+    // ratio to "gate" is what noise alone does to every other ratio.
+    await startWorker("gate-aa", {
+      modules: [["index.js", path.join(ROOT, "build", "index.js")], ["index_bg.wasm", path.join(ROOT, "build", "index_bg.wasm")]],
+      bindings: settings,
+    }),
   ];
   const [pass, gate, peer] = workers;
   // BENCH_COMPARE=<dir>: another build of the gate (index.js and
   // index_bg.wasm, e.g. a copy of build/ from another branch) runs beside
   // the others, for before/after comparisons in one run.
-  if (process.env.BENCH_COMPARE) {
-    const dir = path.resolve(process.env.BENCH_COMPARE);
+  // Several builds may be named, comma-separated: each becomes a worker.
+  for (const d of process.env.BENCH_COMPARE?.split(",").filter(Boolean) ?? []) {
+    const dir = path.resolve(d);
     workers.push(await startWorker(`gate@${path.basename(dir)}`, {
       modules: [["index.js", path.join(dir, "index.js")], ["index_bg.wasm", path.join(dir, "index_bg.wasm")]],
       bindings: settings,
@@ -82,7 +96,10 @@ async function e2e(report) {
     ["valid", valid],
     ["invalid", invalid],
     ["missing", null],
-  ];
+  ].filter(([kind]) => !KINDS || KINDS.includes(kind));
+  // BENCH_WORKERS=gate,gate-aa,...: time only these (the gate and its A/A
+  // twin always, a BENCH_COMPARE build always), e.g. for a quick A/B.
+  const timed = workers.filter((w) => !WORKERS || w.name === "gate" || w.name === "gate-aa" || w.name.startsWith("gate@") || WORKERS.includes(w.name));
 
   // Every worker answers as it should before anything is timed.
   for (const kind of kinds) await expectStatus(pass, kind[1], 200, "benchmark origin");
@@ -96,14 +113,18 @@ async function e2e(report) {
   const startRss = Object.fromEntries(workers.map((w) => [w.name, memory(w.pid).rss]));
 
   log(`warm-up: ${WARMUP}s per worker and cookie`);
-  for (const w of workers) for (const [, cookie] of kinds) measure(w, cookie, WARMUP);
+  for (const w of timed) for (const [, cookie] of kinds) measure(w, cookie, WARMUP);
 
   const samples = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const [kind, cookie] of kinds) {
-      const order = workers.map((_, i) => workers[(i + round) % workers.length]);
-      for (const w of order) {
-        const m = measure(w, cookie, SECONDS);
+      // The order rotates every round and reverses every other one, so no
+      // worker keeps a place next to another's wake.
+      const rotated = timed.map((_, i) => timed[(i + round) % timed.length]);
+      const order = Math.floor(round / timed.length) % 2 ? rotated.reverse() : rotated;
+      const results = TOGETHER ? await measureTogether(order, cookie, SECONDS) : order.map((w) => measure(w, cookie, SECONDS));
+      for (const [i, w] of order.entries()) {
+        const m = results[i];
         (samples[`${kind}/${w.name}`] ??= []).push(m);
         log(`round ${round + 1} ${kind.padEnd(7)} ${w.name.padEnd(12)} ${fmt(m.rps)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  ${m.cpuUs.toFixed(0)} µs CPU/req  errors ${m.errors}`);
       }
@@ -164,8 +185,8 @@ async function e2e(report) {
     const errors = totals.connect + totals.read + totals.write + totals.timeout + totals.other;
     return { worker: w.name, before: before.rss, after: after.rss, hwm: after.hwm, trend, totals, errors, agrees, reachedOrigin };
   };
-  const memoryRuns = [await memoryRun(gate), await memoryRun(peer)];
-  const mixed = memoryRuns[0].totals;
+  const memoryRuns = MIXED > 0 ? [await memoryRun(gate), await memoryRun(peer)] : [];
+  const mixed = memoryRuns[0]?.totals ?? null;
   const mixedErrors = memoryRuns.reduce((a, m) => a + m.errors, 0);
   const originAgrees = memoryRuns.every((m) => m.agrees);
   const logLines = fs.readFileSync(gate.logFile, "utf8").split("\n").filter((l) => l.startsWith('{"event"')).length;
@@ -178,7 +199,7 @@ async function e2e(report) {
   rows.push("| cookie | worker | req/s | p50 ms | p99 ms | CPU µs/req | requests | errors |");
   rows.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [kind] of kinds) {
-    for (const w of workers) {
+    for (const w of timed) {
       const m = med[`${kind}/${w.name}`];
       rows.push(`| ${kind} | ${w.name} | ${fmt(m.rps)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${fmt(m.cpuUs)} | ${fmt(m.requests)} | ${m.errors} |`);
     }
@@ -187,13 +208,37 @@ async function e2e(report) {
   // The load on a shared machine changes from second to second, and every
   // worker of one round ran within a few seconds of the others: each ratio
   // is the median over rounds of that round's ratio, not a ratio of medians.
-  const paired = (kind, a, b, metric) =>
-    median(samples[`${kind}/${a}`].map((m, i) => m[metric] / samples[`${kind}/${b}`][i][metric]));
-  const others = [["pass-through", "pass-through"], ["peer", "peer"]];
-  const compare = workers.find((w) => w.name.startsWith("gate@"));
-  if (compare) others.push([compare.name, compare.name]);
+  const perRound = (kind, a, b, metric) =>
+    samples[`${kind}/${a}`].map((m, i) => m[metric] / samples[`${kind}/${b}`][i][metric]);
+  const paired = (kind, a, b, metric) => median(perRound(kind, a, b, metric));
+  const others = ["pass-through", "peer", "minimal-peer", "gate-aa"]
+    .filter((o) => timed.some((w) => w.name === o))
+    .map((o) => [o, o === "gate-aa" ? "gate-aa (A/A)" : o]);
+  const compares = timed.filter((w) => w.name.startsWith("gate@"));
+  for (const c of compares) others.push([c.name, c.name]);
   rows.push("The gate's ratios to the others: for each round, the gate's number divided by the other's in the same " +
-    "round, then the median over the rounds. Throughput: above 1 favours the gate; latency and CPU: below 1 does.");
+    "round, then the median over the rounds. Throughput: above 1 favours the gate; latency and CPU: below 1 does. " +
+    "`gate-aa` is the same build in a second workerd process (the A/A check): its ratio is what noise alone does, " +
+    "and a ratio to anything else means no more than that ratio's distance from 1.");
+  rows.push("");
+  // The A/A check in full: the median and the quartiles of the per-round
+  // gate/gate-aa ratios, and a compare build's A/B beside it.
+  const quartiles = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))];
+    return [q(0.25), q(0.5), q(0.75)];
+  };
+  const checks = {};
+  rows.push("| cookie | CPU/req gate/gate-aa (A/A): median [quartiles] | req/s gate/gate-aa" + compares.map((c) => ` | CPU/req gate/${c.name} (A/B): median [quartiles]`).join("") + " |");
+  rows.push("| --- | ---: | ---:" + compares.map(() => " | ---:").join("") + " |");
+  const q3 = (q) => `${q[1].toFixed(3)} [${q[0].toFixed(3)}, ${q[2].toFixed(3)}]`;
+  for (const [kind] of kinds) {
+    const aa = quartiles(perRound(kind, "gate", "gate-aa", "cpuUs"));
+    const aaRps = paired(kind, "gate", "gate-aa", "rps");
+    const ab = Object.fromEntries(compares.map((c) => [c.name, quartiles(perRound(kind, "gate", c.name, "cpuUs"))]));
+    checks[kind] = { aa, aaRps, ab };
+    rows.push(`| ${kind} | ${q3(aa)} | ${aaRps.toFixed(3)}` + compares.map((c) => ` | ${q3(ab[c.name])}`).join("") + " |");
+  }
   rows.push("");
   const metrics = [["rps", "req/s"], ["p50", "p50"], ["p99", "p99"], ["cpuUs", "CPU/req"]];
   rows.push(`| cookie | ${metrics.flatMap(([, label]) => others.map(([, o]) => `${label} gate/${o}`)).join(" | ")} |`);
@@ -212,6 +257,20 @@ async function e2e(report) {
     rows.push(`| ${kind} | ${cells.join(" | ")} |`);
   }
   rows.push("");
+  for (const compare of compares) {
+    // A compare build's own CPU ratios, same rounds: its "before" beside
+    // the gate's "after", and its ratio to the other compare builds (one
+    // step's A/B when they are successive builds).
+    const vs = [...others.filter(([o]) => o !== compare.name && o !== "gate-aa")];
+    rows.push(`CPU/req of ${compare.name} in the same rounds (median of per-round ratios):`, "");
+    rows.push(`| cookie | ${vs.map(([, o]) => `${compare.name}/${o}`).join(" | ")} |`);
+    rows.push(`| --- | ${vs.map(() => "---:").join(" | ")} |`);
+    for (const [kind] of kinds) {
+      rows.push(`| ${kind} | ${vs.map(([o]) => q3(quartiles(perRound(kind, compare.name, o, "cpuUs")))).join(" | ")} |`);
+      ratios[kind][`compare/${compare.name}`] = Object.fromEntries(vs.map(([o]) => [o, paired(kind, compare.name, o, "cpuUs")]));
+    }
+    rows.push("");
+  }
   rows.push("Startup (workerd spawn to first response; one sample each, noisy): " +
     workers.map((w) => `${w.name} ${w.firstResponseMs.toFixed(0)} ms`).join(", ") + ".");
   rows.push("");
@@ -237,6 +296,7 @@ async function e2e(report) {
   return {
     med,
     ratios,
+    checks,
     memory: memoryRuns,
     mixedErrors,
     originAgrees,
@@ -303,8 +363,8 @@ function size(report) {
     `| build/index_bg.wasm | ${fmt(wasm.length)} B | ${fmt(gz(wasm))} B |`,
     `| build/index.js | ${fmt(js.length)} B | ${fmt(gz(js))} B |`,
   ];
-  if (process.env.BENCH_COMPARE) {
-    const dir = path.resolve(process.env.BENCH_COMPARE);
+  for (const d of process.env.BENCH_COMPARE?.split(",").filter(Boolean) ?? []) {
+    const dir = path.resolve(d);
     const other = fs.readFileSync(path.join(dir, "index_bg.wasm"));
     rows.push(`| ${path.basename(dir)}: index_bg.wasm (BENCH_COMPARE) | ${fmt(other.length)} B | ${fmt(gz(other))} B |`);
   }
@@ -344,7 +404,13 @@ function size(report) {
     for (const i of items) rows.push(`| \`${i.name.replace(/::h[0-9a-f]{16}$/, "").replace(/\|/g, "\\|").slice(0, 110)}\` | ${fmt(i.shallow_size)} |`);
     rows.push("");
   } catch (e) {
-    rows.push(`(twiggy unavailable: ${e.message.split("\n")[0]})`, "");
+    rows.push(`(twiggy unavailable: ${e.message.split("\n")[0]}; bench/wasm-sizes.mjs instead, from the name section)`, "");
+    try {
+      const out = execFileSync("node", [path.join(BENCH, "wasm-sizes.mjs"), path.join(ROOT, "target", "index_bg.with-names.wasm")]).toString();
+      rows.push("```", out.trimEnd(), "```", "");
+    } catch (e2) {
+      rows.push(`(bench/wasm-sizes.mjs failed: ${e2.message.split("\n")[0]})`, "");
+    }
   }
   report.push(...rows);
   return { upload: upload?.slice(1), wasm: wasm.length, wasmGz: gz(wasm) };
