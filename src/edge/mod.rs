@@ -139,33 +139,52 @@ fn read_setting(env: &Env, name: &str) -> Option<String> {
 }
 
 /// The runtime's headers as the core reads them: every `Set-Cookie` kept
-/// apart, the others joined as the runtime joins them.
+/// apart, the others joined as the runtime joins them. `getAll` is asked
+/// only when the iterator showed a `Set-Cookie` (most requests and responses
+/// have none: one call into JavaScript fewer each).
 pub(crate) fn header_list(headers: web_sys::Headers) -> Vec<(String, String)> {
     let headers = worker::Headers(headers);
+    let mut set_cookie = false;
     let mut list: Vec<(String, String)> = headers
         .entries()
-        .filter(|(name, _)| name != "set-cookie")
+        .filter(|(name, _)| {
+            let is = name == "set-cookie";
+            set_cookie |= is;
+            !is
+        })
         .collect();
-    for cookie in headers.get_all("set-cookie").unwrap_or_default() {
-        list.push(("set-cookie".to_owned(), cookie));
+    if set_cookie {
+        for cookie in headers.get_all("set-cookie").unwrap_or_default() {
+            list.push(("set-cookie".to_owned(), cookie));
+        }
     }
     list
 }
 
-fn js_headers(list: &[(String, String)]) -> Result<web_sys::Headers, JsValue> {
-    let headers = web_sys::Headers::new()?;
-    for (name, value) in list {
-        headers.append(name, value)?;
-    }
-    Ok(headers)
-}
-
+/// The reply as a `Response`: built with its status and body, then its
+/// headers written into the `Response`'s own `Headers` (no `Headers` of
+/// ours for the constructor to copy once more). The first value of each
+/// name is `set`, replacing the `Content-Type` the constructor gives a text
+/// body; later values are appended. The result is the same as passing the
+/// list in the init: a `Content-Type` of the reply's wins, and without one a
+/// text body keeps the constructor's.
 fn reply_response(reply: &Reply) -> Result<web_sys::Response, JsValue> {
     let init = web_sys::ResponseInit::new();
     init.set_status(reply.status);
-    init.set_headers(&js_headers(&reply.headers)?.into());
     let body = (!reply.body.is_empty()).then_some(reply.body.as_str());
-    web_sys::Response::new_with_opt_str_and_init(body, &init)
+    let response = web_sys::Response::new_with_opt_str_and_init(body, &init)?;
+    let headers = response.headers();
+    for (i, (name, value)) in reply.headers.iter().enumerate() {
+        let seen = reply.headers[..i]
+            .iter()
+            .any(|(earlier, _)| earlier.eq_ignore_ascii_case(name));
+        if seen {
+            headers.append(name, value)?;
+        } else {
+            headers.set(name, value)?;
+        }
+    }
+    Ok(response)
 }
 
 /// The reply as a `Response`, or a plain 500 if it cannot be built. `Err`
@@ -234,7 +253,11 @@ async fn handle(
             // together and joined.
             let freshness = Freshness::Cached(gate.settings().revocation_cache);
             let settings = gate.settings().directory;
-            let place = place(request);
+            // `request.cf` is read only when the directory is asked.
+            let place = match pending.directory {
+                Some(_) => place(request),
+                None => Place::default(),
+            };
             let check = pending.directory.clone().map(|check| {
                 let check = check.located(place.country.as_deref());
                 directory::check(env, ctx, check, settings, &place)
@@ -346,7 +369,9 @@ pub fn fetch(
     use std::task::{Context as TaskContext, Poll};
 
     let ctx = Context::new(ctx);
-    let now = Millis(worker::Date::now().as_millis());
+    // `Date.now()`: one call, where `worker::Date::now()` builds a `Date`
+    // and then reads it.
+    let now = Millis(js_sys::Date::now() as u64);
     let mut answer = Box::pin(async move {
         let (response, mut log) = handle(&request, &env, &ctx, now).await?;
         let place = place(&request);

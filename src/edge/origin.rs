@@ -25,13 +25,20 @@ use super::{header_list, place, reply_or_500};
 /// UTF-8 included, which the core can only read lossily).
 fn edited(headers: &web_sys::Headers, edits: &HeaderEdits) -> Result<web_sys::Headers, JsValue> {
     let clone = web_sys::Headers::new_with_headers(headers)?;
+    apply(&clone, edits)?;
+    Ok(clone)
+}
+
+/// The core's edits applied to `headers` in place: the deletions, then the
+/// appends.
+fn apply(headers: &web_sys::Headers, edits: &HeaderEdits) -> Result<(), JsValue> {
     for name in &edits.remove {
-        clone.delete(name)?;
+        headers.delete(name)?;
     }
     for (name, value) in &edits.append {
-        clone.append(name, value)?;
+        headers.append(name, value)?;
     }
-    Ok(clone)
+    Ok(())
 }
 
 /// At most `limit` bytes of the request's body, read from a clone (the
@@ -67,8 +74,9 @@ pub(crate) async fn read_body(
 
 /// The outbound request, built from the inbound one: method and body as
 /// sent (a GET or HEAD with a body included, as a pass-through Worker
-/// forwards it), the URL the core chose, the runtime's headers with only
-/// the core's edits applied, and redirects handed back to the client.
+/// forwards it), the URL the core chose, a copy of the runtime's headers
+/// with only the core's edits applied, and redirects handed back to the
+/// client.
 /// `read` is the body when the core read it for a `json:` bound place: those
 /// exact bytes are sent (a GET or HEAD keeps the request's own teed stream,
 /// which holds the same bytes).
@@ -77,9 +85,7 @@ async fn forward(
     fwd: &Forward,
     read: Option<&[u8]>,
 ) -> Result<web_sys::Response, JsValue> {
-    let headers = edited(&request.headers(), &fwd.edits)?;
     let init = web_sys::RequestInit::new();
-    init.set_headers(&headers.into());
     init.set_redirect(web_sys::RequestRedirect::Manual);
     let method = request.method();
     let body = request.body();
@@ -87,8 +93,8 @@ async fn forward(
     let outbound = match body {
         // A GET or HEAD with a body: a `RequestInit` dictionary holding both
         // would throw, so `new Request(url, request)` takes the method and
-        // the body stream from the inbound request, and a second step sets
-        // the headers and the redirect mode.
+        // the body stream from the inbound request (and a copy of its
+        // headers), and a second step sets the redirect mode.
         Some(_) if get_like => {
             let retargeted =
                 web_sys::Request::new_with_str_and_init(&fwd.url, request.unchecked_ref())?;
@@ -98,7 +104,13 @@ async fn forward(
         // about 10% more CPU per valid request: BENCHMARKS.md), the body
         // streamed through untouched.
         body => {
-            init.set_method(&method);
+            // The constructor copies the inbound headers itself: no clone
+            // of ours to be copied once more.
+            init.set_headers(&request.headers().into());
+            // GET is the default: one string fewer across for most requests.
+            if method != "GET" {
+                init.set_method(&method);
+            }
             match (read, body) {
                 (Some(bytes), Some(_)) => {
                     init.set_body(&js_sys::Uint8Array::from(bytes).into());
@@ -109,6 +121,9 @@ async fn forward(
             web_sys::Request::new_with_str_and_init(&fwd.url, &init)?
         }
     };
+    // The outbound request's own headers (a copy of the inbound ones, which
+    // the runtime keeps immutable) get the core's edits.
+    apply(&outbound.headers(), &fwd.edits)?;
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     JsFuture::from(global.fetch_with_request(&outbound))
         .await?
@@ -140,9 +155,9 @@ pub(crate) async fn apply_forward(
     };
     let plan = gate.finish(fwd, upstream.status(), &origin_headers, now, &mut fresh_sid);
     let mut written = kv.write_all(&plan.kv_writes, now).await;
-    let place = place(request);
     if !plan.directory.is_empty() {
         let settings = gate.settings().directory;
+        let place = place(request);
         let answers = record(env, &plan.directory, settings, &place, &plan.log, now).await;
         written.extend(answers.iter().map(Option::is_some));
     }
@@ -164,7 +179,7 @@ pub(crate) async fn apply_forward(
             gate,
             kv,
             env: env.clone(),
-            place,
+            place: place(request),
         };
         worker::wasm_bindgen_futures::spawn_local(watch_connection(watcher, watch, conn));
     };
@@ -212,16 +227,21 @@ fn upgraded(
 }
 
 /// The origin's response with the core's header edits, its body streamed
-/// through (and abortable when the session must be watched).
+/// through (and abortable when the session must be watched). With no edits
+/// and nothing to watch it is the origin's own `Response`, untouched.
+/// Otherwise `new Response(body, upstream)` takes the status, status text and
+/// a copy of the headers from the origin's response inside the runtime, and
+/// only the edits cross into JavaScript: no init object, no status read
+/// across, no separate `Headers` clone.
 fn passed_on(
     upstream: &web_sys::Response,
     passed: &Passed,
     watched: impl FnOnce(Connection, Watch),
 ) -> Result<web_sys::Response, JsValue> {
-    let init = web_sys::ResponseInit::new();
-    init.set_status(upstream.status());
-    init.set_status_text(&upstream.status_text());
-    init.set_headers(&edited(&upstream.headers(), &passed.edits)?.into());
+    if passed.edits.is_empty() && passed.watch.is_none() {
+        // The handle, not `Response.clone()` (which would tee the body).
+        return Ok(Clone::clone(upstream));
+    }
     let body = match (upstream.body(), passed.watch.clone()) {
         (Some(body), Some(watch)) => {
             let (readable, conn) = abortable(&body)?;
@@ -230,5 +250,12 @@ fn passed_on(
         }
         (body, _) => body,
     };
-    web_sys::Response::new_with_opt_readable_stream_and_init(body.as_ref(), &init)
+    // A `Response` is a valid `ResponseInit` (the runtime reads its status,
+    // status text and headers), as `new Response(body, response)` in JavaScript.
+    let response = web_sys::Response::new_with_opt_readable_stream_and_init(
+        body.as_ref(),
+        upstream.unchecked_ref(),
+    )?;
+    apply(&response.headers(), &passed.edits)?;
+    Ok(response)
 }

@@ -51,6 +51,15 @@ function respond(req) {
       },
     };
   }
+  if (req.url.startsWith("/public/as-is") || req.url.startsWith("/private/as-is")) {
+    // Nothing here for the gate to change: it has its Referrer-Policy, no
+    // identity header, no session cookie, no URL to scrub.
+    return {
+      status: 201,
+      headers: { "content-type": "text/plain", "referrer-policy": "no-referrer", "x-odd": ODD, "set-cookie": ["a=1; Path=/", "b=2; Path=/"] },
+      body: "as is",
+    };
+  }
   if (req.url.startsWith("/public/odd-response")) {
     return { headers: { "content-type": "text/plain", "x-odd": ODD }, body: "odd" };
   }
@@ -161,6 +170,21 @@ describe("origin fidelity (issue 10)", () => {
     const bytes = (res) => Buffer.from(res.headers["x-odd"], "latin1").toString("hex");
     assert.ok(!bytes(gate.res).includes("efbfbd"), `a replacement character: ${bytes(gate.res)}`);
     assert.equal(bytes(gate.res), bytes(plain.res));
+  });
+
+  it("a response with nothing to change reaches the client as through a pass-through Worker (the origin's own Response)", async () => {
+    for (const path of ["/public/as-is", "/private/as-is"]) {
+      const cookie = path.startsWith("/private") ? [`Cookie: ${COOKIE}=${ctx.cookie}`] : [];
+      const [gate, plain] = await both((host) => [`GET ${path} HTTP/1.1`, `Host: ${host}`, ...cookie]);
+      assert.equal(gate.res.status, 201, path);
+      assert.equal(gate.res.body, plain.res.body, path);
+      const pairs = (res) => {
+        const out = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i] !== "date") out.push(`${res.rawHeaders[i]}: ${Buffer.from(res.rawHeaders[i + 1], "latin1").toString("hex")}`);
+        return out.sort();
+      };
+      assert.deepEqual(pairs(gate.res), pairs(plain.res), path);
+    }
   });
 
   it("ORIGIN_URL mode: a same-origin Origin and Referer reach the origin rebased onto the upstream (Django, Jupyter, Socket.IO compare them with Host)", async () => {
