@@ -110,7 +110,10 @@ impl SessionDirectory {
     }
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(
+    wasm_bindgen_futures = worker::wasm_bindgen_futures,
+    js_sys = worker::js_sys
+)]
 impl SessionDirectory {
     /// The runtime constructs the object with its state and environment.
     #[wasm_bindgen(constructor)]
