@@ -11,7 +11,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::ext::WebSocketExt as _;
-use worker::{console_log, js_sys, web_sys, Env};
+use worker::{js_sys, web_sys, Env};
 
 use session_gate_core::gate::Gate;
 use session_gate_core::revocation::Freshness;
@@ -225,7 +225,7 @@ pub(crate) async fn watch_connection(watcher: Watcher, mut watch: Watch, conn: C
         }
         if let Err(ended) = gate.still_live_checked(&watch, lookups, directory, now) {
             conn.end(ended);
-            console_log!("{}", watch.closed_log(ended).to_json());
+            super::log_line(&watch.closed_log(ended).to_json());
             return;
         }
     }

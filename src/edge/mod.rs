@@ -24,7 +24,7 @@ use std::task::{Wake, Waker};
 use futures_util::future::join;
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::worker_sys::ext::HeadersExt as _;
-use worker::{console_log, js_sys, web_sys, Context, Env};
+use worker::{js_sys, web_sys, Context, Env};
 use zeroize::Zeroizing;
 
 use session_gate_core::gate::{Evaluation, Gate, PendingRevocation};
@@ -427,7 +427,7 @@ pub fn fetch(
         let place = place(&request);
         log.colo = place.colo;
         log.country = place.country;
-        console_log!("{}", log.to_json());
+        log_line(&log.to_json());
         Ok::<_, JsValue>(response)
     });
     let forwarder = Arc::new(Forwarder::default());
@@ -473,6 +473,12 @@ impl Wake for Forwarder {
             waker.wake();
         }
     }
+}
+
+/// Prints a log line (`console.log`), handed over as it is: workers-rs'
+/// `console_log!` formats its argument into a second `String` first.
+pub(crate) fn log_line(line: &str) {
+    web_sys::console::log_1(&JsValue::from_str(line));
 }
 
 /// A handler's result as the runtime takes it. An `Err` means no `Response`
