@@ -10,7 +10,8 @@ use futures_util::future::join;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{console_log, js_sys, web_sys, Env};
+use worker::worker_sys::ext::WebSocketExt as _;
+use worker::{js_sys, web_sys, Env};
 
 use session_gate_core::gate::Gate;
 use session_gate_core::revocation::Freshness;
@@ -46,12 +47,8 @@ impl Relay {
         client: web_sys::WebSocket,
         upstream: web_sys::WebSocket,
     ) -> Result<Self, JsValue> {
-        worker::WebSocket::from(client.clone())
-            .accept()
-            .map_err(|e| JsValue::from_str(&e.to_string()))?;
-        worker::WebSocket::from(upstream.clone())
-            .accept()
-            .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        client.accept()?;
+        upstream.accept()?;
         let done = Rc::new(Cell::new(false));
         let mut handlers = Vec::new();
         for (from, to) in [(&client, &upstream), (&upstream, &client)] {
@@ -228,7 +225,7 @@ pub(crate) async fn watch_connection(watcher: Watcher, mut watch: Watch, conn: C
         }
         if let Err(ended) = gate.still_live_checked(&watch, lookups, directory, now) {
             conn.end(ended);
-            console_log!("{}", watch.closed_log(ended).to_json());
+            super::log_line(&watch.closed_log(ended).to_json());
             return;
         }
     }

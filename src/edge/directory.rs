@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use futures_util::future::{select, Either};
 use wasm_bindgen::{JsCast as _, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{console_log, js_sys, web_sys, Context, Env};
+use worker::{js_sys, web_sys, Context, Env};
 
 use session_gate_core::directory::settings::DirectorySettings;
 use session_gate_core::directory::state::CheckStatus;
@@ -55,7 +55,7 @@ fn print(lines: Vec<LogRecord>, place: &Place) {
     for mut line in lines {
         line.colo.clone_from(&place.colo);
         line.country.clone_from(&place.country);
-        console_log!("{}", line.to_json());
+        super::log_line(&line.to_json());
     }
 }
 

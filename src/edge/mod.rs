@@ -15,16 +15,19 @@ mod origin;
 mod webcrypto;
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
 use futures_util::future::join;
-use wasm_bindgen::JsValue;
-use worker::{console_log, js_sys, web_sys, Context, Env};
+use wasm_bindgen::{JsCast as _, JsValue};
+use worker::worker_sys::ext::HeadersExt as _;
+use worker::{js_sys, web_sys, Context, Env};
 use zeroize::Zeroizing;
 
-use session_gate_core::gate::{Evaluation, Gate};
+use session_gate_core::gate::{Evaluation, Gate, PendingRevocation};
 use session_gate_core::log::LogRecord;
 use session_gate_core::revocation::Freshness;
 use session_gate_core::settings::{self, Settings};
@@ -139,22 +142,31 @@ fn read_setting(env: &Env, name: &str) -> Option<String> {
 }
 
 /// The runtime's headers as the core reads them: every `Set-Cookie` kept
-/// apart, the others joined as the runtime joins them. `getAll` is asked
-/// only when the iterator showed a `Set-Cookie` (most requests and responses
-/// have none: one call into JavaScript fewer each).
+/// apart, the others joined as the runtime joins them. Read through the
+/// runtime's own iterator, not workers-rs' `Headers`, whose `get_all` error
+/// type links `worker::Error` with its formatting into the module. `getAll`
+/// is asked only when the iterator showed a `Set-Cookie` (most requests and
+/// responses have none: one call into JavaScript fewer each).
 pub(crate) fn header_list(headers: web_sys::Headers) -> Vec<(String, String)> {
-    let headers = worker::Headers(headers);
+    let mut list: Vec<(String, String)> = Vec::new();
     let mut set_cookie = false;
-    let mut list: Vec<(String, String)> = headers
-        .entries()
-        .filter(|(name, _)| {
-            let is = name == "set-cookie";
-            set_cookie |= is;
-            !is
-        })
-        .collect();
+    for entry in headers.entries().into_iter().flatten() {
+        let entry: js_sys::Array = entry.unchecked_into();
+        if let (Some(name), Some(value)) = (entry.get(0).as_string(), entry.get(1).as_string()) {
+            if name == "set-cookie" {
+                set_cookie = true;
+            } else {
+                list.push((name, value));
+            }
+        }
+    }
     if set_cookie {
-        for cookie in headers.get_all("set-cookie").unwrap_or_default() {
+        let cookies: Option<Vec<String>> = headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.as_string())
+            .collect();
+        for cookie in cookies.unwrap_or_default() {
             list.push(("set-cookie".to_owned(), cookie));
         }
     }
@@ -198,116 +210,177 @@ pub(crate) fn reply_or_500(reply: &Reply) -> Result<web_sys::Response, JsValue> 
     })
 }
 
-async fn handle(
+/// A boxed future: its poll is a function of its own, called through a
+/// vtable, so the handler's state machine holds a pointer instead of the
+/// sub-future's states, and the sub-future's code is not inlined into it.
+/// Used for every branch a request rarely takes (a body read, a DBSC
+/// signature, the revocation and directory checks, recorded writes, the
+/// origin fetch); a refusal never reaches one and is answered without any.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+fn boxed<'a, T>(future: impl Future<Output = T> + 'a) -> Boxed<'a, T> {
+    Box::pin(future)
+}
+
+/// What [`handle`] returns: the `Response` and the request's log line.
+type Handled = Result<(web_sys::Response, LogRecord), JsValue>;
+
+/// The core's reply as the handler's answer.
+#[inline(never)]
+fn answer(reply: Reply) -> Handled {
+    Ok((reply_or_500(&reply)?, reply.log))
+}
+
+/// The synchronous first step: the gate, the KV binding and the core's
+/// first evaluation of the request; or the reply when there is none.
+#[inline(never)]
+fn start(
     request: &web_sys::Request,
     env: &Env,
-    ctx: &Context,
+    method: &str,
     now: Millis,
-) -> Result<(web_sys::Response, LogRecord), JsValue> {
-    let method = request.method();
-    let gate = match gate_for(env) {
-        Ok(g) => g,
-        Err(e) => {
-            let reply = Gate::misconfigured(&method, e.to_string());
-            return Ok((reply_or_500(&reply)?, reply.log));
-        }
-    };
+) -> Result<(Rc<Gate>, Rc<kv::Kv>, Evaluation), Box<Reply>> {
+    let gate = gate_for(env).map_err(|e| Box::new(Gate::misconfigured(method, e.to_string())))?;
     let Some(kv) = kv_for(env) else {
-        let reply = Gate::misconfigured(&method, format!("{KV_BINDING}: KV binding is missing"));
-        return Ok((reply_or_500(&reply)?, reply.log));
+        return Err(Box::new(Gate::misconfigured(
+            method,
+            format!("{KV_BINDING}: KV binding is missing"),
+        )));
     };
     let headers = header_list(request.headers());
     let url = request.url();
     let mut nonce = [0u8; 16];
     if getrandom::fill(&mut nonce).is_err() {
-        let reply = Gate::no_randomness(&method);
-        return Ok((reply_or_500(&reply)?, reply.log));
+        return Err(Box::new(Gate::no_randomness(method)));
     }
     let parts = RequestParts {
-        method: &method,
+        method,
         url: &url,
         headers: &headers,
         nonce,
     };
+    let evaluation = gate.evaluate(&parts, now);
+    Ok((gate, kv, evaluation))
+}
+
+async fn handle(request: &web_sys::Request, env: &Env, ctx: &Context, now: Millis) -> Handled {
+    let method = request.method();
+    let (gate, kv, mut evaluation) = match start(request, env, &method, now) {
+        Ok(started) => started,
+        Err(reply) => return answer(*reply),
+    };
     // A `json:` bound place reads the body first; the bytes read are the
     // bytes forwarded.
     let mut read = None;
-    let mut evaluation = gate.evaluate(&parts, now);
     if let Evaluation::NeedsBody(pending) = evaluation {
-        let Ok(bytes) = read_body(request, pending.limit()).await else {
-            let reply = Gate::body_unreadable(&method);
-            return Ok((reply_or_500(&reply)?, reply.log));
+        let Ok(bytes) = boxed(read_body(request, pending.limit())).await else {
+            return answer(Gate::body_unreadable(&method));
         };
         evaluation = gate.with_body(*pending, bytes.clone(), now);
         read = Some(bytes);
     }
     // A DBSC proof's signature, checked with WebCrypto.
     if let Evaluation::NeedsSignature(pending) = evaluation {
-        let valid = webcrypto::verify(&pending).await;
+        let valid = boxed(webcrypto::verify(&pending)).await;
         evaluation = gate.with_signature(*pending, valid, now);
     }
     let verdict = match evaluation {
         Evaluation::Done(v) => v,
         Evaluation::NeedsRevocation(pending) => {
-            // The directory check (when on) and the KV reads are issued
-            // together and joined.
-            let freshness = Freshness::Cached(gate.settings().revocation_cache);
-            let settings = gate.settings().directory;
-            // `request.cf` is read only when the directory is asked.
-            let place = match pending.directory {
-                Some(_) => place(request),
-                None => Place::default(),
-            };
-            let check = pending.directory.clone().map(|check| {
-                let check = check.located(place.country.as_deref());
-                directory::check(env, ctx, check, settings, &place)
-            });
-            let checked = async {
-                match check {
-                    Some(check) => Some(check.await),
-                    None => None,
-                }
-            };
-            let (checked, lookups) = join(checked, kv.lookups(&pending.keys, now, freshness)).await;
-            gate.resolve_checked(*pending, lookups, checked, now)
+            boxed(revocation_checked(
+                &gate, &kv, env, ctx, request, *pending, now,
+            ))
+            .await
         }
         // The core asks for the body and a signature once each; were it to
         // ask again, nothing is forwarded.
         Evaluation::NeedsBody(_) | Evaluation::NeedsSignature(_) => {
-            let reply = Gate::misconfigured(&method, "input asked for twice".into());
-            return Ok((reply_or_500(&reply)?, reply.log));
+            return answer(Gate::misconfigured(&method, "input asked for twice".into()));
         }
     };
     match verdict {
-        Verdict::Reply(reply) => {
-            let mut reply = *reply;
-            let written = kv.write_all(&reply.kv_writes, now).await;
-            if !reply.directory.is_empty() {
-                for call in &mut reply.directory {
-                    if call.needs_body.is_some() {
-                        let body = request_text(request).await.unwrap_or_default();
-                        call.read_revoke_body(&body);
-                    }
-                }
-                let settings = gate.settings().directory;
-                let answers = directory::record(
-                    env,
-                    &reply.directory,
-                    settings,
-                    &place(request),
-                    &reply.log,
-                    now,
-                )
-                .await;
-                reply = gate.settle_directory(reply, &answers);
-            }
-            let reply = gate.settle_reply(reply, &written);
-            Ok((reply_or_500(&reply)?, reply.log))
+        Verdict::Reply(reply) if reply.kv_writes.is_empty() && reply.directory.is_empty() => {
+            answer(gate.settle_reply(*reply, &[]))
         }
+        Verdict::Reply(reply) => boxed(recorded_reply(&gate, &kv, env, request, *reply, now)).await,
         Verdict::Forward(fwd) => {
-            apply_forward(&gate, &kv, env, request, *fwd, read.as_deref(), now).await
+            boxed(apply_forward(
+                &gate,
+                &kv,
+                env,
+                request,
+                *fwd,
+                read.as_deref(),
+                now,
+            ))
+            .await
         }
     }
+}
+
+/// The revocation lookups and the directory check (when on), issued
+/// together and joined, and the core's verdict on them.
+async fn revocation_checked(
+    gate: &Gate,
+    kv: &kv::Kv,
+    env: &Env,
+    ctx: &Context,
+    request: &web_sys::Request,
+    pending: PendingRevocation,
+    now: Millis,
+) -> Verdict {
+    let freshness = Freshness::Cached(gate.settings().revocation_cache);
+    let settings = gate.settings().directory;
+    // `request.cf` is read only when the directory is asked.
+    let place = match pending.directory {
+        Some(_) => place(request),
+        None => Place::default(),
+    };
+    let check = pending.directory.clone().map(|check| {
+        let check = check.located(place.country.as_deref());
+        directory::check(env, ctx, check, settings, &place)
+    });
+    let checked = async {
+        match check {
+            Some(check) => Some(check.await),
+            None => None,
+        }
+    };
+    let (checked, lookups) = join(checked, kv.lookups(&pending.keys, now, freshness)).await;
+    gate.resolve_checked(pending, lookups, checked, now)
+}
+
+/// A reply with revocations to write to KV or calls to make to the
+/// directory: both made, and the reply settled on their outcome.
+async fn recorded_reply(
+    gate: &Gate,
+    kv: &kv::Kv,
+    env: &Env,
+    request: &web_sys::Request,
+    mut reply: Reply,
+    now: Millis,
+) -> Handled {
+    let written = kv.write_all(&reply.kv_writes, now).await;
+    if !reply.directory.is_empty() {
+        for call in &mut reply.directory {
+            if call.needs_body.is_some() {
+                let body = request_text(request).await.unwrap_or_default();
+                call.read_revoke_body(&body);
+            }
+        }
+        let settings = gate.settings().directory;
+        let answers = directory::record(
+            env,
+            &reply.directory,
+            settings,
+            &place(request),
+            &reply.log,
+            now,
+        )
+        .await;
+        reply = gate.settle_directory(reply, &answers);
+    }
+    answer(gate.settle_reply(reply, &written))
 }
 
 /// The request's body as text (the sessions endpoint's revoke form).
@@ -377,7 +450,7 @@ pub fn fetch(
         let place = place(&request);
         log.colo = place.colo;
         log.country = place.country;
-        console_log!("{}", log.to_json());
+        log_line(&log.to_json());
         Ok::<_, JsValue>(response)
     });
     let forwarder = Arc::new(Forwarder::default());
@@ -423,6 +496,12 @@ impl Wake for Forwarder {
             waker.wake();
         }
     }
+}
+
+/// Prints a log line (`console.log`), handed over as it is: workers-rs'
+/// `console_log!` formats its argument into a second `String` first.
+pub(crate) fn log_line(line: &str) {
+    web_sys::console::log_1(&JsValue::from_str(line));
 }
 
 /// A handler's result as the runtime takes it. An `Err` means no `Response`

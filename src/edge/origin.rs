@@ -214,10 +214,9 @@ fn upgraded(
     match passed.watch.clone() {
         None => init.websocket(&socket)?,
         Some(watch) => {
-            let pair =
-                worker::WebSocketPair::new().map_err(|e| JsValue::from_str(&e.to_string()))?;
-            let relay = Relay::new(pair.server.as_ref().clone(), socket)?;
-            init.websocket(pair.client.as_ref())?;
+            let mut pair = worker::worker_sys::WebSocketPair::new()?;
+            let relay = Relay::new(pair.server()?, socket)?;
+            init.websocket(&pair.client()?)?;
             watched(Connection::Socket(relay), watch);
             &mut init
         }

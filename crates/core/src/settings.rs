@@ -197,6 +197,15 @@ fn seconds(
     Ok(Seconds(n))
 }
 
+/// Inserts `item` in its sorted place unless it is there already: a sorted
+/// list without duplicates, without linking the standard library's sort into
+/// the Worker.
+fn insert_sorted(list: &mut Vec<String>, item: String) {
+    if let Err(at) = list.binary_search(&item) {
+        list.insert(at, item);
+    }
+}
+
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
@@ -321,11 +330,9 @@ impl Settings {
                     format!("{name:?} is not a valid parameter name"),
                 ));
             }
-            session_params.push(name.to_ascii_lowercase());
+            insert_sorted(&mut session_params, name.to_ascii_lowercase());
         }
-        session_params.push(cookie_name.to_ascii_lowercase());
-        session_params.sort();
-        session_params.dedup();
+        insert_sorted(&mut session_params, cookie_name.to_ascii_lowercase());
 
         let referrer_policy = get("REFERRER_POLICY").map_or_else(
             || "strict-origin-when-cross-origin".to_owned(),

@@ -31,17 +31,24 @@ impl Roles {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut roles = Vec::new();
+        // Each name inserted in its sorted place, once: the same list as
+        // sorting and merging duplicates, without linking the standard
+        // library's sort into the Worker (about 5 KB of Wasm), and never
+        // more than `MAX_ROLES + 1` names held however long the input.
+        let mut roles: Vec<String> = Vec::new();
         for item in items {
             let role = item.as_ref();
             if !is_valid_role(role) {
                 return None;
             }
-            roles.push(role.to_owned());
+            if let Err(at) = roles.binary_search_by(|r| r.as_str().cmp(role)) {
+                if roles.len() == MAX_ROLES {
+                    return None;
+                }
+                roles.insert(at, role.to_owned());
+            }
         }
-        roles.sort();
-        roles.dedup();
-        (roles.len() <= MAX_ROLES).then_some(Self(roles))
+        Some(Self(roles))
     }
 
     /// Roles from a header value in its one spelling: names joined by `,`
@@ -81,5 +88,59 @@ impl Roles {
     /// The comma-separated form used in headers.
     pub fn header_value(&self) -> String {
         self.0.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference: sort, merge duplicates, then count.
+    fn reference(items: &[&str]) -> Option<Vec<String>> {
+        let mut roles: Vec<String> = Vec::new();
+        for item in items {
+            if !is_valid_role(item) {
+                return None;
+            }
+            roles.push((*item).to_owned());
+        }
+        roles.sort();
+        roles.dedup();
+        (roles.len() <= MAX_ROLES).then_some(roles)
+    }
+
+    #[test]
+    fn from_list_sorts_and_merges_as_sorting_would() {
+        let names: Vec<String> = (0..40).map(|i| format!("r{}", (i * 7) % 40)).collect();
+        let mut seed = 12345u32;
+        for len in 0..80 {
+            let mut items: Vec<&str> = Vec::new();
+            for _ in 0..len {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let pick = (seed >> 16) as usize % if len % 2 == 0 { 33 } else { 40 };
+                items.push(&names[pick]);
+            }
+            if len % 11 == 5 {
+                items.push("bad name");
+            }
+            let got = Roles::from_list(&items).map(|r| r.0);
+            assert_eq!(got, reference(&items), "{items:?}");
+        }
+    }
+
+    #[test]
+    fn from_list_limits_distinct_names_not_items() {
+        let many = vec!["admin"; 1000];
+        assert_eq!(
+            Roles::from_list(&many).map(|r| r.0),
+            Some(vec!["admin".into()])
+        );
+        let names: Vec<String> = (0..33).map(|i| format!("role{i:02}")).collect();
+        assert!(Roles::from_list(&names[..32]).is_some());
+        assert!(Roles::from_list(&names).is_none());
+        assert_eq!(
+            Roles::from_list(["b", "a", "b"]).map(|r| r.0),
+            Some(vec!["a".into(), "b".into()])
+        );
     }
 }
