@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
-# The browser tests (make test-browser). tests/browser/dbsc.test.mjs spends
-# about 130 of its ~140 s waiting for a bound cookie to expire: Chromium
-# limits how often a key may sign, so BOUND_COOKIE_TTL cannot be short there
-# (docs/device-binding.md). It runs beside the other files, which run one at
-# a time as before, instead of after them; its report is printed after
-# theirs, and either failing fails the target.
-set -uo pipefail
+# The browser tests (make test-browser), one file at a time.
+#
+# tests/browser/dbsc.test.mjs spends about 130 of its ~140 s waiting for a
+# bound cookie to expire (Chromium limits how often a key may sign, so
+# BOUND_COOKIE_TTL cannot be short there: docs/device-binding.md). It ran
+# beside the other files for a while, to save those two minutes, and CI
+# failed on it: a page load sometimes never finished. Reproduced here in
+# 4 of 21 rounds of pages.test.mjs beside dbsc.test.mjs on a loaded 2-core
+# machine, and in 1 of 6 rounds alone while a cargo build ran. Each time the
+# browser's request (an image, a script, once the first page) had been read
+# from the socket by wrangler's dev proxy (the workerd process on the public
+# port) and was never passed on: the gate's Worker, instrumented to log every
+# request it receives, never saw it, and the demo origin never got it. That
+# is below the gate and not ours to fix; one wrangler stack and one Chromium
+# at a time makes it rarer (no CI run failed this way before the overlap),
+# so the files run one at a time again.
+set -euo pipefail
 cd "$(dirname "$0")/.."
-log=$(mktemp)
-node --test tests/browser/dbsc.test.mjs >"$log" 2>&1 &
-dbsc=$!
-mapfile -t others < <(ls tests/browser/*.test.mjs | grep -v '/dbsc\.test\.mjs$')
-node --test --test-concurrency=1 "${others[@]}"
-rc=$?
-wait "$dbsc"
-rc_dbsc=$?
-echo "# tests/browser/dbsc.test.mjs (ran beside the files above)"
-cat "$log"
-rm -f "$log"
-exit $((rc != 0 || rc_dbsc != 0))
+node --test --test-concurrency=1 tests/browser/*.test.mjs
