@@ -12,9 +12,13 @@
 # from the socket by wrangler's dev proxy (the workerd process on the public
 # port) and was never passed on: the gate's Worker, instrumented to log every
 # request it receives, never saw it, and the demo origin never got it. That
-# is below the gate and not ours to fix; one wrangler stack and one Chromium
-# at a time makes it rarer (no CI run failed this way before the overlap),
-# so the files run one at a time again.
+# is below the gate and not ours to fix. One stack at a time makes it rarer
+# but not gone: CI, running the files one at a time on a quiet machine,
+# stalled once the same way, on the first page load after the assistant's
+# event stream, where most of the stalls here were too. So the files run one
+# at a time, and tests/browser/pages.test.mjs loads its pages through
+# gotoPastDevProxyStall (stack.mjs): 15 s for `load`, then once more, with a
+# line on stderr saying so; a second stall still fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node --test --test-concurrency=1 tests/browser/*.test.mjs

@@ -3,7 +3,7 @@
 // a visible keyboard focus indicator.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, startStack, signIn, watchConsole } from "./stack.mjs";
+import { launchBrowser, startStack, signIn, watchConsole, gotoPastDevProxyStall } from "./stack.mjs";
 
 /** Runs in the page: what an accessibility reviewer would check first. */
 function audit() {
@@ -120,7 +120,7 @@ describe("every page", () => {
   });
 
   async function check(page, errors, url, { expectStatus = 200, ready } = {}) {
-    const res = await page.goto(base + url);
+    const res = await gotoPastDevProxyStall(page, base + url);
     assert.equal(res.status(), expectStatus, url);
     if (ready) await page.waitForFunction(ready);
     assert.deepEqual(await page.evaluate(audit), [], `${url}: audit`);

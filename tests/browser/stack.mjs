@@ -100,6 +100,27 @@ export async function startStack({ name = "browser", vars = {} } = {}) {
 }
 
 /**
+ * `page.goto(url)` that outlasts one stall of wrangler's local dev proxy.
+ * Sometimes, most often on the first load after an event stream, a request
+ * the browser sent is read by the proxy (the workerd process on the public
+ * port) and never passed on. The gate's Worker, instrumented, never saw it;
+ * the demo origin never got it; the proxy had no connection open to the
+ * Worker's workerd (scripts/test-browser.sh has the evidence). The page's
+ * `load` then never comes. This waits `timeout` for it, says on stderr
+ * that it did not come, and loads the page once more; a second stall, a
+ * wrong status or anything else still fails the test.
+ */
+export async function gotoPastDevProxyStall(page, url, { timeout = 15_000 } = {}) {
+  try {
+    return await page.goto(url, { timeout });
+  } catch (e) {
+    if (e?.name !== "TimeoutError") throw e;
+    console.error(`# ${new URL(url).pathname}: no load event in ${timeout} ms (wrangler dev proxy stall); loading it once more`);
+    return await page.goto(url, { timeout });
+  }
+}
+
+/**
  * Records console errors and uncaught exceptions of `page`. `allow(msg)`
  * may excuse a console message.
  */
