@@ -78,8 +78,11 @@ export async function startOrigin() {
 
 const capnpText = (s) => JSON.stringify(String(s));
 
-/** Writes a workerd config for one worker and starts workerd on it. */
-export async function startWorker(name, { modules, bindings }) {
+/**
+ * Writes a workerd config for one worker and starts workerd on it; with
+ * `inspectorPort`, workerd's inspector listens there (bench/profile.mjs).
+ */
+export async function startWorker(name, { modules, bindings, inspectorPort }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `session-gate-bench-${name}-`));
   for (const [file, src] of modules) fs.copyFileSync(src, path.join(dir, file));
   fs.copyFileSync(path.join(BENCH, "kv.js"), path.join(dir, "kv.js"));
@@ -112,7 +115,8 @@ const config :Workerd.Config = (
   fs.writeFileSync(path.join(dir, "config.capnp"), config);
   const out = fs.openSync(path.join(dir, "stdout.log"), "w");
   const started = process.hrtime.bigint();
-  const child = spawn(WORKERD, ["serve", path.join(dir, "config.capnp")], { stdio: ["ignore", out, out] });
+  const inspector = inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [];
+  const child = spawn(WORKERD, ["serve", ...inspector, path.join(dir, "config.capnp")], { stdio: ["ignore", out, out] });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
@@ -233,15 +237,6 @@ export function measure(worker, cookie, seconds) {
   const before = cpuNs(worker.pid);
   const r = runWrk(worker.url, { seconds, headers });
   const ns = cpuNs(worker.pid) - before;
-  const errors = r.connect + r.read + r.write + r.timeout;
-  return {
-    rps: r.requests / (r.duration_us / 1e6),
-    p50: r.p50_us / 1000,
-    p99: r.p99_us / 1000,
-    cpuUs: ns / 1e3 / r.requests,
-    requests: r.requests,
-    errors,
-    non2xx: r.status,
-  };
+  return sample(r, ns);
 }
 

@@ -16,12 +16,12 @@
 // caller's self time; called from Wasm they appear under their import's name
 // (__wbg_log_…). Every figure is a share of one process's samples: compare
 // shapes between builds, not totals.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { BENCH, CF_BLOB, CLI, COOKIE, WORKERD, children, freePort, sleep, startOrigin } from "./lib.mjs";
+import { CF_BLOB, CLI, COOKIE, freePort, startOrigin, startWorker } from "./lib.mjs";
 
 const [workerArg, kind = "valid", seconds = "5", out = path.join(os.tmpdir(), `session-gate-${kind}.cpuprofile`)] = process.argv.slice(2);
 if (!workerArg || !["valid", "invalid", "missing"].includes(kind)) {
@@ -37,46 +37,12 @@ const valid = execFileSync(CLI, ["mint", "--sub", "alice"], { env: { ...process.
 const at = valid.length - 10;
 const cookie = { valid, invalid: valid.slice(0, at) + (valid[at] === "A" ? "B" : "A") + valid.slice(at + 1), missing: null }[kind];
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "session-gate-profile-"));
 const modules = workerArg.endsWith(".js")
   ? [["worker.js", workerArg]]
   : [["index.js", path.join(workerArg, "index.js")], ["index_bg.wasm", path.join(workerArg, "index_bg.wasm")]];
-for (const [file, src] of modules) fs.copyFileSync(src, path.join(dir, file));
-fs.copyFileSync(path.join(BENCH, "kv.js"), path.join(dir, "kv.js"));
-const text = (s) => JSON.stringify(String(s));
-const [port, inspectorPort] = [await freePort(), await freePort()];
-fs.writeFileSync(path.join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "worker", worker = (
-      modules = [${modules.map(([f]) => `(name = ${text(f)}, ${f.endsWith(".wasm") ? "wasm" : "esModule"} = embed ${text(f)})`).join(", ")}],
-      compatibilityDate = "2025-09-01",
-      bindings = [(name = "REVOCATIONS", kvNamespace = "kv"), ${Object.entries(settings).map(([k, v]) => `(name = ${text(k)}, text = ${text(v)})`).join(", ")}],
-      globalOutbound = "loopback",
-    )),
-    (name = "kv", worker = (
-      modules = [(name = "kv.js", esModule = embed "kv.js")],
-      compatibilityDate = "2025-09-01",
-      bindings = [(name = "SEED", text = ${text(JSON.stringify({ "user:alice": "1" }))})],
-    )),
-    (name = "loopback", network = (allow = ["local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (cfBlobHeader = "cf-blob"), service = "worker")],
-);
-`);
-const logFd = fs.openSync(path.join(dir, "stdout.log"), "w");
-const child = spawn(WORKERD, ["serve", `--inspector-addr=127.0.0.1:${inspectorPort}`, path.join(dir, "config.capnp")], { stdio: ["ignore", logFd, logFd] });
-children.push(child);
-const url = `http://127.0.0.1:${port}`;
-for (let tries = 0; ; tries++) {
-  try {
-    await (await fetch(`${url}/ready`, { headers: { "cf-blob": CF_BLOB } })).arrayBuffer();
-    break;
-  } catch {
-    if (tries > 600) throw new Error("workerd did not start");
-    await sleep(50);
-  }
-}
+const inspectorPort = await freePort();
+const worker = await startWorker("profile", { modules, bindings: settings, inspectorPort });
+const { url } = worker;
 
 const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
 const target = targets.find((t) => t.title === "workerd: worker worker") ?? targets[0];
@@ -107,8 +73,7 @@ await call("Profiler.start");
 const rate = wrk(Number(seconds)).split("\n").find((l) => l.startsWith("Requests/sec"));
 const { result } = await call("Profiler.stop");
 ws.close();
-child.kill("SIGTERM");
-fs.rmSync(dir, { recursive: true, force: true });
+worker.stop();
 fs.writeFileSync(out, JSON.stringify(result.profile));
 
 // Self and inclusive samples per function (a recursive function counts once
