@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$CARGO_BIN:$PATH"
 export WASM_BINDGEN_BIN="$CARGO_BIN/wasm-bindgen"
-export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
+# worker-build bundles its entry through scripts/esbuild-entry.mjs, which
+# gives the Worker a plain default export and then runs node_modules' esbuild.
+export ESBUILD_BIN="$PWD/scripts/esbuild-entry.mjs"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
-for tool in "$WASM_BINDGEN_BIN" "$ESBUILD_BIN" "$WASM_OPT_BIN" "$CARGO_BIN/worker-build"; do
+for tool in "$WASM_BINDGEN_BIN" "$ESBUILD_BIN" "$PWD/node_modules/.bin/esbuild" "$WASM_OPT_BIN" "$CARGO_BIN/worker-build"; do
   if [ ! -x "$tool" ]; then
     echo "build: $tool is missing; run 'make deps' (scripts/install.sh) first" >&2
     exit 1
