@@ -266,6 +266,7 @@ async function e2e(report) {
     // the gate's "after", and its ratio to the other compare builds (one
     // step's A/B when they are successive builds).
     const vs = [...others.filter(([o]) => o !== compare.name && o !== "gate-aa")];
+    if (vs.length === 0) continue; // only the gate and its twin were timed: the A/B table says it all
     rows.push(`CPU/req of ${compare.name} in the same rounds (median of per-round ratios):`, "");
     rows.push(`| cookie | ${vs.map(([, o]) => `${compare.name}/${o}`).join(" | ")} |`);
     rows.push(`| --- | ${vs.map(() => "---:").join(" | ")} |`);
@@ -278,19 +279,21 @@ async function e2e(report) {
   rows.push("Startup (workerd spawn to first response; one sample each, noisy): " +
     workers.map((w) => `${w.name} ${w.firstResponseMs.toFixed(0)} ms`).join(", ") + ".");
   rows.push("");
-  rows.push(`### Memory: workerd under ${fmt(MIXED)}+ mixed requests (valid and invalid cookies alternating), the gate and then the peer`);
-  rows.push("");
-  rows.push("| worker | requests | RSS at start | RSS before | RSS after | change | peak (VmHWM) | 200 | 401 | other statuses | socket errors | reached the origin |");
-  rows.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
-  for (const m of memoryRuns) {
-    const t = m.totals;
-    rows.push(`| ${m.worker} | ${fmt(t.requests)} | ${mb(startRss[m.worker])} | ${mb(m.before)} | ${mb(m.after)} | ${((m.after - m.before) / 1024).toFixed(1)} MB | ${mb(m.hwm)} | ${fmt(t.ok)} | ${fmt(t.denied)} | ${t.other} | ${t.connect + t.read + t.write + t.timeout} | ${fmt(m.reachedOrigin)} |`);
-  }
-  rows.push("");
-  for (const m of memoryRuns) {
-    rows.push(`RSS of ${m.worker} after each ${MIXED_CHUNK}-second wrk run: ${m.trend.map((kb) => (kb / 1024).toFixed(1)).join(", ")} MB.`);
+  if (memoryRuns.length > 0) {
+    rows.push(`### Memory: workerd under ${fmt(MIXED)}+ mixed requests (valid and invalid cookies alternating), the gate and then the peer`);
     rows.push("");
+    rows.push("| worker | requests | RSS at start | RSS before | RSS after | change | peak (VmHWM) | 200 | 401 | other statuses | socket errors | reached the origin |");
+    rows.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const m of memoryRuns) {
+      const t = m.totals;
+      rows.push(`| ${m.worker} | ${fmt(t.requests)} | ${mb(startRss[m.worker])} | ${mb(m.before)} | ${mb(m.after)} | ${((m.after - m.before) / 1024).toFixed(1)} MB | ${mb(m.hwm)} | ${fmt(t.ok)} | ${fmt(t.denied)} | ${t.other} | ${t.connect + t.read + t.write + t.timeout} | ${fmt(m.reachedOrigin)} |`);
+    }
+    rows.push("");
+    for (const m of memoryRuns) {
+      rows.push(`RSS of ${m.worker} after each ${MIXED_CHUNK}-second wrk run: ${m.trend.map((kb) => (kb / 1024).toFixed(1)).join(", ")} MB.`);
+      rows.push("");
+    }
   }
   rows.push("RSS of every worker at start and after the timed runs above (V8 and workerd grow their heaps " +
     "under load, whatever the Worker): " +
