@@ -16,7 +16,7 @@ export const CLI = path.join(ROOT, "target", "release", "session-gate");
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 export const SECONDS = env("BENCH_SECONDS", 1);
 export const WARMUP = env("BENCH_WARMUP", 1);
-export const ROUNDS = env("BENCH_ROUNDS", 30);
+export const ROUNDS = env("BENCH_ROUNDS", 60);
 export const CONNECTIONS = env("BENCH_CONNECTIONS", 16);
 export const MIXED = env("BENCH_MIXED_REQUESTS", 200000);
 export const MIXED_CHUNK = 5;

@@ -1,5 +1,16 @@
 -- wrk script for the side-by-side runs: the request comes from wrk's own
 -- -H options; at the end, one machine-readable line with the numbers.
+
+-- BENCH_PACE_MS: each connection waits that long before each request, so a
+-- Worker serves about connections × 1000 / (pace + latency) requests a
+-- second instead of as many as it can.
+local pace = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace and pace > 0 then
+  function delay()
+    return pace
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

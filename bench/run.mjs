@@ -303,6 +303,9 @@ async function e2e(report) {
   return {
     med,
     ratios,
+    // Every round's figures, for re-reading a run without running it again.
+    rounds: Object.fromEntries(Object.entries(samples).map(([key, list]) =>
+      [key, list.map((m) => ({ requests: m.requests, cpuUs: Number(m.cpuUs.toFixed(2)), rps: Math.round(m.rps) }))])),
     checks,
     memory: memoryRuns,
     mixedErrors,
