@@ -6,7 +6,10 @@
 # gates (bench/bound.mjs, printed). 8 min 18 s on 2026-12-02 (plus a few
 # minutes, once, to install twiggy); nothing here
 # is part of `make test`. Knobs: BENCH_SECONDS, BENCH_ROUNDS,
-# BENCH_CONNECTIONS, BENCH_MIXED_REQUESTS, BENCH_COMPARE (see bench/run.mjs).
+# BENCH_CONNECTIONS, BENCH_MIXED_REQUESTS, BENCH_COMPARE (see bench/run.mjs),
+# and BENCH_BASE=<git revision>: that revision of the gate is built and added
+# to BENCH_COMPARE as gate@base-<rev>, so a before/after comes from one run
+# (`BENCH_BASE=e329657 make bench`: main before issue 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -25,6 +28,23 @@ TWIGGY_VERSION=0.8.0
 if [ "$(twiggy --version 2>/dev/null | awk '{print $NF}')" != "$TWIGGY_VERSION" ]; then
   log "installing twiggy $TWIGGY_VERSION (a few minutes, once)"
   cargo install twiggy --version "$TWIGGY_VERSION" --force
+fi
+
+if [ -n "${BENCH_BASE:-}" ]; then
+  # The base is built in a temporary git worktree that shares this
+  # checkout's node_modules, with a cargo target directory of its own kept in
+  # target/bench-base (sharing target/ would let the base's module replace
+  # this checkout's in target/wasm32-unknown-unknown/release).
+  rev=$(git rev-parse --short "${BENCH_BASE}^{commit}")
+  base_tmp=$(mktemp -d)
+  trap 'git worktree remove --force "$base_tmp/src" >/dev/null 2>&1 || true; rm -rf "$base_tmp"' EXIT
+  log "building the gate at $BENCH_BASE ($rev) to compare with"
+  git worktree add --quiet --detach "$base_tmp/src" "$rev"
+  ln -s "$PWD/node_modules" "$base_tmp/src/node_modules"
+  (cd "$base_tmp/src" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" bash scripts/build.sh >/dev/null)
+  mkdir -p "$base_tmp/base-$rev"
+  cp "$base_tmp/src/build/index.js" "$base_tmp/src/build/index_bg.wasm" "$base_tmp/base-$rev/"
+  export BENCH_COMPARE="$base_tmp/base-$rev${BENCH_COMPARE:+,$BENCH_COMPARE}"
 fi
 
 log "building the CLI (mints the cookies) and the loopback origin"
