@@ -274,6 +274,10 @@ gate_test! {
             let page = reply(decide(&g, "GET", "https://app.test/x", &[("cookie", &cookie), ("accept", "text/html")]));
             assert_eq!((page.status, page.log.event, page.log.reason.as_deref()), (302, "login_redirect", Some(cause)));
             assert_eq!((page.log.fingerprint.as_deref(), page.log.sub.as_deref()), logged, "{cookie}");
+            // So does the gate's own `me`, which answers 401 with the reason.
+            let me = reply(decide(&g, "GET", "https://app.test/.session-gate/me", &[("cookie", &cookie)]));
+            assert_eq!((me.status, me.log.event, me.log.reason.as_deref()), (401, "gate", Some(cause)));
+            assert_eq!((me.log.fingerprint.as_deref(), me.log.sub.as_deref()), logged, "{cookie}");
         }
         let alice = SessionId::from_bytes([7; 16]).fingerprint();
         let revoked = |lookups| reply(decide_with(&g, "GET", "https://app.test/x", &[("cookie", &with_cookie(&fresh))], lookups));
