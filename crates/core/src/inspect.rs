@@ -36,7 +36,7 @@ pub struct Refused {
     /// The session, when the cookie's tag verified (its claims are
     /// authentic: it is refused for its times or its kind); `None` when it
     /// did not get that far, so nothing it claims is believed.
-    pub session: Option<SessionName>,
+    pub session: Option<Box<SessionName>>,
 }
 
 impl Refused {
@@ -56,7 +56,7 @@ impl Refused {
             cause: e.cause(),
             detail: e.to_string(),
             untrusted_kid: Some(session.kid().to_owned()),
-            session: Some(SessionName::of(session)),
+            session: Some(Box::new(SessionName::of(session))),
         }
     }
 }
@@ -76,7 +76,7 @@ impl Gate {
                     cause: "bound_expired",
                     detail: "the bound cookie's lifetime (BOUND_COOKIE_TTL) has passed".into(),
                     untrusted_kid: Some(inspected.session.kid().to_owned()),
-                    session: Some(SessionName::of(&inspected.session)),
+                    session: Some(Box::new(SessionName::of(&inspected.session))),
                 });
             }
         }
@@ -98,7 +98,7 @@ impl Gate {
             );
             // Authentic, but not a binding cookie: a signed session cookie
             // sent under the binding cookie's name.
-            refused.session = Some(SessionName::of(&inspected.session));
+            refused.session = Some(Box::new(SessionName::of(&inspected.session)));
             return Err(refused);
         }
         Ok(inspected)

@@ -89,7 +89,7 @@ impl Gate {
         };
         match refused {
             Some(cause) => {
-                let name = SessionName::of(&pending.live.session);
+                let name = Box::new(SessionName::of(&pending.live.session));
                 let no = NoSession::Revoked(cause, name);
                 self.decide(pending.inbound, SessionOutcome::Refused(no), now)
             }

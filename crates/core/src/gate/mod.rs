@@ -145,12 +145,12 @@ enum NoSession {
     /// `duplicate`, or a [`crate::session::CookieError::cause`] (never
     /// named), or a [`crate::time_policy::TimeError::cause`] (named: its
     /// tag verified).
-    Invalid(&'static str, Option<SessionName>),
+    Invalid(&'static str, Option<Box<SessionName>>),
     /// `idle`, `absolute` or `bound_expired`; always verified.
-    Expired(&'static str, Option<SessionName>),
+    Expired(&'static str, Option<Box<SessionName>>),
     /// `revoked_user` or `revoked_session`: a live session refused by KV
     /// or the directory.
-    Revoked(&'static str, SessionName),
+    Revoked(&'static str, Box<SessionName>),
 }
 
 impl NoSession {
@@ -186,7 +186,7 @@ impl NoSession {
     fn session(&self) -> Option<&SessionName> {
         match self {
             Self::Missing => None,
-            Self::Invalid(_, name) | Self::Expired(_, name) => name.as_ref(),
+            Self::Invalid(_, name) | Self::Expired(_, name) => name.as_deref(),
             Self::Revoked(_, name) => Some(name),
         }
     }
@@ -374,7 +374,7 @@ impl Gate {
         now: Millis,
     ) -> Verdict {
         let PendingRevocation { inbound, live, .. } = pending;
-        let revoked = |cause| NoSession::Revoked(cause, SessionName::of(&live.session));
+        let revoked = |cause| NoSession::Revoked(cause, Box::new(SessionName::of(&live.session)));
         let outcome = match revocation::decide(
             live.session.claims(),
             &lookups.user,
