@@ -196,7 +196,7 @@ impl NoSession {
     fn note(&self, log: &mut LogRecord) {
         log.reason = Some(self.cause().into());
         if let Some(name) = self.session() {
-            log.name(name);
+            log.name(name.clone());
         }
     }
 }
@@ -225,7 +225,7 @@ impl SessionOutcome {
 
 /// Names the session in the log line: its fingerprint and its user.
 fn identify(log: &mut LogRecord, live: &Inspected) {
-    log.name(&SessionName::of(&live.session));
+    log.name(SessionName::of(&live.session));
 }
 
 /// Why a request's bound places refuse it.
