@@ -142,11 +142,12 @@ pub struct PendingRevocation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum NoSession {
     Missing,
-    /// `duplicate`, or a [`crate::session::CookieError::cause`] (never
-    /// named), or a [`crate::time_policy::TimeError::cause`] (named: its
-    /// tag verified).
+    /// `duplicate`, or a [`crate::session::CookieError::cause`] (named only
+    /// for a verified session cookie sent as the DBSC binding cookie), or a
+    /// [`crate::time_policy::TimeError::cause`] (named: its tag verified).
     Invalid(&'static str, Option<Box<SessionName>>),
-    /// `idle`, `absolute` or `bound_expired`; always verified.
+    /// `idle`, `absolute` or `bound_expired`: checked after the tag, so
+    /// [`NoSession::refused`] always has the session to name.
     Expired(&'static str, Option<Box<SessionName>>),
     /// `revoked_user` or `revoked_session`: a live session refused by KV
     /// or the directory.
