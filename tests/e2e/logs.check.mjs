@@ -21,3 +21,32 @@ test("no log line of the whole suite carries a cookie, a sid, a key or a query s
   }
   console.log(`checked ${lines.length} log lines against ${secrets.length} secrets`);
 });
+
+// A refusal's line names the session (fingerprint and sub, always together)
+// exactly when the cookie's tag verified: an expired or revoked session is
+// authentic, a forged or unreadable cookie's sub is its sender's choice.
+// (`bad_claims` is either: a verified payload that does not decode names
+// nobody, a verified session cookie sent as the DBSC binding cookie is named.)
+const UNVERIFIED = new Set(["missing", "duplicate", "malformed", "too_long", "unknown_kid", "bad_tag"]);
+const AUTHENTIC = new Set(["idle", "absolute", "bound_expired", "revoked_user", "revoked_session", "issued_in_future", "seen_in_future", "seen_before_issued"]);
+
+test("refusals name the session exactly when its cookie verified", () => {
+  const lines = fs.readFileSync(LOG_FILE, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  let named = 0;
+  let nameless = 0;
+  for (const record of lines) {
+    const line = JSON.stringify(record);
+    assert.equal(record.fingerprint === undefined, record.sub === undefined, `fingerprint and sub together in ${line}`);
+    if (record.fingerprint !== undefined) assert.match(record.fingerprint, /^[0-9a-f]{32}$/, line);
+    if (!["deny", "login_redirect"].includes(record.event)) continue;
+    if (UNVERIFIED.has(record.reason)) {
+      assert.equal(record.sub, undefined, `an unverified cookie names nobody: ${line}`);
+      nameless++;
+    } else if (AUTHENTIC.has(record.reason)) {
+      assert.ok(record.sub !== undefined, `an authentic refused session is named: ${line}`);
+      named++;
+    }
+  }
+  assert.ok(named >= 1 && nameless >= 1, `${named} named and ${nameless} nameless refusals`);
+  console.log(`${named} refusals named their session, ${nameless} named nobody`);
+});

@@ -3,6 +3,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import os from "node:os";
+import crypto from "node:crypto";
 import { startGate, startOrigin, keygen, setCookies } from "./harness.mjs";
 
 const COOKIE = "__Host-session";
@@ -11,6 +12,9 @@ const HOUR = 3600_000;
 function decodePayload(cookie) {
   return JSON.parse(Buffer.from(cookie.split(".")[2], "base64url").toString("utf8"));
 }
+
+/** The session's fingerprint: first 32 hex digits of SHA-256 of the sid. */
+const fingerprint = (cookie) => crypto.createHash("sha256").update(decodePayload(cookie).sid).digest("hex").slice(0, 32);
 
 describe("session cookies at the gate", () => {
   let origin, gate, otherKey;
@@ -58,6 +62,19 @@ describe("session cookies at the gate", () => {
       assert.ok(cleared.attrs.includes("Max-Age=0"));
     }
     assert.equal(origin.seen(path).length, 0, "the origin saw nothing");
+    return path;
+  }
+
+  /**
+   * The log line of the refusal at `path` (lines trail responses): the
+   * session it names, `[fingerprint, sub]`, both undefined when it names none.
+   */
+  async function namedIn(path) {
+    const line = await gate.waitForLog((l) => JSON.parse(l).path === path);
+    assert.ok(line, `a log line for ${path}`);
+    const record = JSON.parse(line);
+    assert.ok(["deny", "login_redirect"].includes(record.event), line);
+    return [record.fingerprint, record.sub];
   }
 
   it("forwards a valid session with identity headers and without the session cookie", async () => {
@@ -91,7 +108,7 @@ describe("session cookies at the gate", () => {
   });
 
   it("missing cookie: 401 for API calls, 302 to login for page loads", async () => {
-    await assertRefused("theme=dark", "missing");
+    assert.deepEqual(await namedIn(await assertRefused("theme=dark", "missing")), [undefined, undefined]);
     await assertRefused("theme=dark", "missing", { page: true });
     const nav = await gate.raw("/private/nav", { headers: { "sec-fetch-mode": "navigate", accept: "*/*" } });
     assert.equal(nav.status, 302);
@@ -131,7 +148,10 @@ describe("session cookies at the gate", () => {
       env: { ...process.env, SESSION_KEYS: otherKey },
     })).stdout.trim();
     assert.ok(foreign.startsWith("v1.other."));
-    await assertRefused(`${COOKIE}=${foreign}`, "invalid");
+    // Its claims are not authentic (any sub can be written into it), so
+    // the log line names nobody.
+    const foreignPath = await assertRefused(`${COOKIE}=${foreign}`, "invalid");
+    assert.deepEqual(await namedIn(foreignPath), [undefined, undefined]);
     // The client sees `invalid`; the log names the cause, so an operator can
     // tell a key missing from the ring (a rotation mistake) from tampering.
     const line = await gate.waitForLog((l) => JSON.parse(l).reason === "unknown_kid");
@@ -139,14 +159,15 @@ describe("session cookies at the gate", () => {
     const own = await gate.mint({ sub: "alice" });
     const cut = own.lastIndexOf(".") + 1; // the tag's first character: still canonical base64url
     const flipped = own.slice(0, cut) + (own[cut] === "A" ? "B" : "A") + own.slice(cut + 1);
-    await assertRefused(`${COOKIE}=${flipped}`, "invalid");
+    assert.deepEqual(await namedIn(await assertRefused(`${COOKIE}=${flipped}`, "invalid")), [undefined, undefined]);
     assert.ok(await gate.waitForLog((l) => JSON.parse(l).reason === "bad_tag"), "the log line names bad_tag");
   });
 
   it("idle-expired, absolute-expired and future-dated cookies", async () => {
     const now = Date.now();
-    const idle = await mint({ iat: now - HOUR, seen: now - 1801_000 });
-    await assertRefused(`${COOKIE}=${idle}`, "expired");
+    const idle = await mint({ sub: "ivy", iat: now - HOUR, seen: now - 1801_000 });
+    // Authentic but expired: the line names the session.
+    assert.deepEqual(await namedIn(await assertRefused(`${COOKIE}=${idle}`, "expired")), [fingerprint(idle), "ivy"]);
     const absolute = await mint({ iat: now - 12 * HOUR - 1000, seen: now });
     await assertRefused(`${COOKIE}=${absolute}`, "expired", { page: true });
     const future = await mint({ iat: now + 5 * 60_000 });
@@ -166,7 +187,9 @@ describe("session cookies at the gate", () => {
     assert.equal(ok.status, 200);
     await ok.arrayBuffer();
     await gate.kvPut("user:carol", String(Date.now()));
-    await assertRefused(`${COOKIE}=${cookie}`, "revoked");
+    // The revoked session came back: its line names it, for the operator.
+    const path = await assertRefused(`${COOKIE}=${cookie}`, "revoked");
+    assert.deepEqual(await namedIn(path), [fingerprint(cookie), "carol"]);
     // A session issued after the epoch is fine.
     const fresh = await mint({ sub: "carol", iat: Date.now() + 5 });
     await new Promise((r) => setTimeout(r, 10));
@@ -185,7 +208,8 @@ describe("session cookies at the gate", () => {
     const victim = await mint({ sub: "dave" });
     const other = await mint({ sub: "dave" });
     await gate.kvPut(`sid:${decodePayload(victim).sid}`, "1");
-    await assertRefused(`${COOKIE}=${victim}`, "revoked");
+    const path = await assertRefused(`${COOKIE}=${victim}`, "revoked", { page: true });
+    assert.deepEqual(await namedIn(path), [fingerprint(victim), "dave"]);
     const res = await gate.fetch("/private/dave-other", { headers: { cookie: `${COOKIE}=${other}` } });
     assert.equal(res.status, 200);
     await res.arrayBuffer();

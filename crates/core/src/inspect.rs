@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use crate::gate::Gate;
+use crate::log::SessionName;
 use crate::session::{CookieError, UnverifiedCookie, VerifiedSession};
 use crate::time::Millis;
 use crate::time_policy::{Liveness, TimeError};
@@ -32,6 +33,10 @@ pub struct Refused {
     pub detail: String,
     /// The kid the cookie claims, when it parsed that far (untrusted).
     pub untrusted_kid: Option<String>,
+    /// The session, when the cookie's tag verified (its claims are
+    /// authentic: it is refused for its times or its kind); `None` when it
+    /// did not get that far, so nothing it claims is believed.
+    pub session: Option<Box<SessionName>>,
 }
 
 impl Refused {
@@ -41,15 +46,17 @@ impl Refused {
             cause: e.cause(),
             detail: e.to_string(),
             untrusted_kid,
+            session: None,
         }
     }
 
-    fn time(e: TimeError, kid: &str) -> Self {
+    fn time(e: TimeError, session: &VerifiedSession) -> Self {
         Self {
             reason: if e.is_expiry() { "expired" } else { "invalid" },
             cause: e.cause(),
             detail: e.to_string(),
-            untrusted_kid: Some(kid.to_owned()),
+            untrusted_kid: Some(session.kid().to_owned()),
+            session: Some(Box::new(SessionName::of(session))),
         }
     }
 }
@@ -69,6 +76,7 @@ impl Gate {
                     cause: "bound_expired",
                     detail: "the bound cookie's lifetime (BOUND_COOKIE_TTL) has passed".into(),
                     untrusted_kid: Some(inspected.session.kid().to_owned()),
+                    session: Some(Box::new(SessionName::of(&inspected.session))),
                 });
             }
         }
@@ -84,10 +92,14 @@ impl Gate {
         let name = crate::dbsc::binding_cookie_name(&self.settings().cookie_name);
         let inspected = self.inspect_named(value, &name, now)?;
         if inspected.session.claims().binding().is_none() {
-            return Err(Refused::cookie(
+            let mut refused = Refused::cookie(
                 CookieError::Claims(crate::session::ClaimError::Binding),
                 Some(inspected.session.kid().to_owned()),
-            ));
+            );
+            // Authentic, but not a binding cookie: a signed session cookie
+            // sent under the binding cookie's name.
+            refused.session = Some(Box::new(SessionName::of(&inspected.session)));
+            return Err(refused);
         }
         Ok(inspected)
     }
@@ -98,12 +110,12 @@ impl Gate {
         let kid = unverified.untrusted_kid().to_owned();
         let session = unverified
             .verify(&settings.keys, name)
-            .map_err(|e| Refused::cookie(e, Some(kid.clone())))?;
+            .map_err(|e| Refused::cookie(e, Some(kid)))?;
         let claims = session.claims();
         let liveness = settings
             .time
             .assess(claims.iat(), claims.seen(), now)
-            .map_err(|e| Refused::time(e, &kid))?;
+            .map_err(|e| Refused::time(e, &session))?;
         let refresh_due =
             liveness.refresh_due || session.kid() != settings.keys.signing_key().kid();
         Ok(Inspected {

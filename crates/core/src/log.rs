@@ -3,6 +3,39 @@
 #![forbid(unsafe_code)]
 
 use crate::json::push_string_ascii as push_json_string;
+use crate::session::VerifiedSession;
+
+/// The session a log line names: its fingerprint and its user. Built only
+/// from a [`VerifiedSession`] (a cookie whose tag verified with a key of the
+/// ring), so the log never names a user an unauthenticated cookie claims:
+/// anyone can write any `sub` into a cookie that does not verify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionName {
+    fingerprint: String,
+    sub: String,
+}
+
+impl SessionName {
+    /// The name of an authentic session, whatever else is wrong with it
+    /// (expired, revoked, ended).
+    pub fn of(session: &VerifiedSession) -> Self {
+        let claims = session.claims();
+        Self {
+            fingerprint: claims.sid().fingerprint(),
+            sub: claims.sub().to_owned(),
+        }
+    }
+
+    /// First 32 hex digits of SHA-256 of the sid.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The session's user.
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+}
 
 /// What the gate did with a request, as logged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,9 +55,11 @@ pub struct LogRecord {
     /// Why, when the event needs one (`missing`, `invalid`, `expired`,
     /// `revoked`, a setting name, a path problem).
     pub reason: Option<String>,
-    /// First 32 hex digits of SHA-256 of the sid.
+    /// First 32 hex digits of SHA-256 of the sid: the session the request
+    /// carried, live or refused, when its cookie verified ([`SessionName`]);
+    /// absent for a missing cookie or one whose tag did not verify.
     pub fingerprint: Option<String>,
-    /// The session's user.
+    /// The session's user, under the same rule as `fingerprint`.
     pub sub: Option<String>,
     /// The request method.
     pub method: String,
@@ -65,6 +100,13 @@ impl LogRecord {
             from: None,
             to: None,
         }
+    }
+
+    /// Names `session` in the record: its fingerprint and its user (moved
+    /// in, so a forwarded request's line costs no copy).
+    pub fn name(&mut self, session: SessionName) {
+        self.fingerprint = Some(session.fingerprint);
+        self.sub = Some(session.sub);
     }
 
     /// The record as one line of JSON: the fields in declaration order,

@@ -214,6 +214,13 @@ gate_test! {
         let swapped = format!("{BINDING}={main}");
         let swap = reply(verdict(&g, &Request::new("POST", REFRESH, &[("cookie", &swapped), ("sec-secure-session-id", &id)])));
         assert_eq!((swap.status, swap.log.reason.as_deref()), (401, Some("bad_tag")));
+        assert_eq!((swap.log.fingerprint.as_deref(), swap.log.sub.as_deref()), (None, None), "its tag did not verify");
+        // A session cookie signed for the binding cookie's name but holding no
+        // binding: authentic, refused, and named.
+        let unbound = format!("{BINDING}={}", seal(&old, g.settings().keys.signing_key(), BINDING));
+        let r = reply(verdict(&g, &Request::new("POST", REFRESH, &[("cookie", &unbound), ("sec-secure-session-id", &id)])));
+        assert_eq!((r.status, r.log.reason.as_deref()), (401, Some("bad_claims")));
+        assert_eq!(named(&r.log), (Some(old.sid().fingerprint()), Some("alice")));
     }
 
     fn a_bound_cookie_past_its_ttl_is_refused_like_an_expired_one() {
@@ -223,8 +230,11 @@ gate_test! {
         let cookie = with_cookie(&cookie_for(&g, &bound));
         let api = reply(decide(&g, "GET", "https://app.test/api", &[("cookie", &cookie)]));
         assert_eq!((api.status, api.log.reason.as_deref()), (401, Some("bound_expired")));
+        let alice = (Some(bound.sid().fingerprint()), Some("alice"));
+        assert_eq!((api.log.event, named(&api.log)), ("deny", alice.clone()));
         let page = reply(decide(&g, "GET", "https://app.test/page", &[("cookie", &cookie), ("accept", "text/html")]));
         assert_eq!(page.status, 302);
+        assert_eq!(named(&page.log), alice);
         // A millisecond earlier it is a live session, and its sliding
         // refresh keeps the bound-until time.
         let live = bound.with_binding(Some(Binding { until: Millis(NOW + 1500), ..binding })).with_seen(Millis(NOW - 120_000));
@@ -245,11 +255,13 @@ gate_test! {
         let idle = claims("alice", NOW - 3_600_000, NOW - 1_800_001).with_binding(Some(binding));
         let r = reply(verdict(&g, &Request::new("POST", REFRESH, &[("cookie", &jar(&idle)), ("sec-secure-session-id", &id(&idle))])));
         assert_eq!((r.status, r.log.reason.as_deref()), (401, Some("idle")));
+        assert_eq!(named(&r.log), (Some(idle.sid().fingerprint()), Some("alice")));
         assert_eq!(all(&r.headers, "set-cookie").len(), 2, "both cookies cleared");
         // Absolute: issued longer ago than ABSOLUTE_TIMEOUT (43200 s).
         let old = claims("alice", NOW - 43_200_001, NOW - 1000).with_binding(Some(binding));
         let r = reply(verdict(&g, &Request::new("POST", REFRESH, &[("cookie", &jar(&old)), ("sec-secure-session-id", &id(&old))])));
         assert_eq!((r.status, r.log.reason.as_deref()), (401, Some("absolute")));
+        assert_eq!(named(&r.log), (Some(old.sid().fingerprint()), Some("alice")));
         // Revoked: the user's key in KV names a later time.
         let live = claims("alice", NOW - 60_000, NOW - 1000).with_binding(Some(binding));
         let request = Request::new("POST", REFRESH, &[("cookie", &jar(&live)), ("sec-secure-session-id", &id(&live))]);
@@ -259,6 +271,7 @@ gate_test! {
         };
         let r = reply(verdict_with(&g, &request, revoked));
         assert_eq!((r.status, r.log.reason.as_deref()), (401, Some("revoked_user")));
+        assert_eq!(named(&r.log), (Some(live.sid().fingerprint()), Some("alice")));
         // With the directory on, the refresh's session is checked there too.
         let d = gate_from(&[("SESSION_KEYS", KEYS), ("DEVICE_BINDING", "on"), ("SESSION_DIRECTORY", "on"), ("DIRECTORY_CHECK", "0")]);
         let Evaluation::NeedsRevocation(pending) = evaluate(&d, &request) else { panic!("a revocation step") };
@@ -291,6 +304,11 @@ gate_test! {
         let g = gate_from(&[("SESSION_KEYS", KEYS)]);
         assert_eq!(reply(decide(&g, "POST", REFRESH, &[])).status, 404);
     }
+}
+
+/// The session a log line names: (fingerprint, sub).
+fn named(log: &session_gate_core::log::LogRecord) -> (Option<String>, Option<&str>) {
+    (log.fingerprint.clone(), log.sub.as_deref())
 }
 
 fn dbsc_gate(ttl: &str) -> session_gate_core::gate::Gate {

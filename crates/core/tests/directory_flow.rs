@@ -76,9 +76,19 @@ fn lines(edge: &Edge) -> Vec<(&str, String)> {
         .collect()
 }
 
+/// Refused as ended: a `deny` line that names the session (its cookie is
+/// authentic; the directory ended it).
 fn refused(out: &Outcome) {
     assert_eq!(out.status, 401, "{:?}", out.log);
-    assert_eq!(out.log.reason.as_deref(), Some("revoked_session"));
+    assert_eq!(
+        (out.log.event, out.log.reason.as_deref()),
+        ("deny", Some("revoked_session"))
+    );
+    assert!(
+        out.log.fingerprint.is_some() && out.log.sub.is_some(),
+        "{:?}",
+        out.log
+    );
 }
 
 #[test]
@@ -164,7 +174,14 @@ fn a_session_ended_elsewhere_is_refused_within_the_interval() {
     a.clock.advance(999);
     assert_eq!(get(&mut a, &laptop).status, 200);
     a.clock.advance(1);
-    refused(&get(&mut a, &laptop));
+    let out = get(&mut a, &laptop);
+    refused(&out);
+    // The line names the laptop's session, not the phone that ended it.
+    let laptop_id = fingerprint(&a, &laptop);
+    assert_eq!(
+        (out.log.fingerprint.as_deref(), out.log.sub.as_deref()),
+        (Some(laptop_id.as_str()), Some("alice"))
+    );
 }
 
 #[test]

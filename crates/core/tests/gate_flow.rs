@@ -27,6 +27,24 @@ fn gate_with(pairs: &[(&str, &str)]) -> Gate {
     gate_from(&[pairs, &defaults[..]].concat())
 }
 
+/// A cookie value holding `json` as its payload, tagged with the gate's
+/// signing key whatever the payload says.
+fn signed_payload(gate: &Gate, json: &str) -> String {
+    let key = gate.settings().keys.signing_key();
+    let payload = session_gate_core::encoding::b64url_encode(json.as_bytes());
+    let parts: [&[u8]; 7] = [
+        b"session-gate/v1",
+        b"\0",
+        NAME.as_bytes(),
+        b"\0",
+        key.kid().as_bytes(),
+        b"\0",
+        payload.as_bytes(),
+    ];
+    let tag = session_gate_core::encoding::b64url_encode(&key.tag(&parts));
+    format!("v1.{}.{payload}.{tag}", key.kid())
+}
+
 fn gate() -> Gate {
     gate_with(&[])
 }
@@ -209,36 +227,72 @@ gate_test! {
         let unknown_kid = fresh_cookie(&other_ring);
         let (head, tag) = fresh.rsplit_once('.').unwrap();
         let flipped = format!("{head}.{}{}", if tag.starts_with('A') { 'B' } else { 'A' }, &tag[1..]);
-        // The client sees one of the four SPEC reasons; the log names the cause.
+        // The tag checked with alice's, the payload mallory's: anyone can
+        // write this, so its `sub` must never reach the log.
+        let (_, forged_tail) = fresh.split_once('.').unwrap();
+        let (_, alice_tag) = forged_tail.rsplit_once('.').unwrap();
+        let mallory = cookie_for(&g, &claims("mallory", NOW - 1000, NOW - 1000));
+        let mallory_payload = mallory.split('.').nth(2).unwrap();
+        let swapped = format!("v1.k1.{mallory_payload}.{alice_tag}");
+        let mallory_elsewhere = cookie_for(&other_ring, &claims("mallory", NOW - 1000, NOW - 1000));
+        // Signed with the ring's key, but its claims do not decode: there is
+        // no session to name.
+        let bad_claims = signed_payload(&g, r#"{"sid":"BwcHBwcHBwcHBwcHBwcHBw","sub":"mallory","iat":1,"seen":1,"x":1}"#);
+        // The client sees one of the four SPEC reasons; the log names the
+        // cause, and the session when its tag verified (`named`).
         let cases = [
-            (with_cookie("garbage"), "invalid", "malformed"),
-            (with_cookie(&expired), "expired", "idle"),
-            (with_cookie(&absolute), "expired", "absolute"),
-            (with_cookie(&idle), "expired", "idle"),
-            (with_cookie(&future), "invalid", "issued_in_future"),
-            (with_cookie(&seen_future), "invalid", "seen_in_future"),
-            (with_cookie(&seen_before), "invalid", "seen_before_issued"),
-            (with_cookie(&unknown_kid), "invalid", "unknown_kid"),
-            (with_cookie(&flipped), "invalid", "bad_tag"),
-            (with_cookie(&"A".repeat(4097)), "invalid", "too_long"),
-            (format!("{}; {}", with_cookie(&fresh), with_cookie(&fresh)), "invalid", "duplicate"),
-            (format!("\"{}\"", with_cookie(&fresh)), "missing", "missing"),
+            (with_cookie("garbage"), "invalid", "malformed", false),
+            (with_cookie(&expired), "expired", "idle", true),
+            (with_cookie(&absolute), "expired", "absolute", true),
+            (with_cookie(&idle), "expired", "idle", true),
+            (with_cookie(&future), "invalid", "issued_in_future", true),
+            (with_cookie(&seen_future), "invalid", "seen_in_future", true),
+            (with_cookie(&seen_before), "invalid", "seen_before_issued", true),
+            (with_cookie(&unknown_kid), "invalid", "unknown_kid", false),
+            (with_cookie(&mallory_elsewhere), "invalid", "unknown_kid", false),
+            (with_cookie(&flipped), "invalid", "bad_tag", false),
+            (with_cookie(&swapped), "invalid", "bad_tag", false),
+            (with_cookie(&bad_claims), "invalid", "bad_claims", false),
+            (with_cookie(&"A".repeat(4097)), "invalid", "too_long", false),
+            (format!("{}; {}", with_cookie(&fresh), with_cookie(&fresh)), "invalid", "duplicate", false),
+            (format!("\"{}\"", with_cookie(&fresh)), "missing", "missing", false),
+            (String::new(), "missing", "missing", false),
         ];
-        for (cookie, reason, cause) in cases {
+        let a = SessionId::from_bytes([7; 16]).fingerprint();
+        for (cookie, reason, cause, named) in cases {
             let r = reply(decide(&g, "GET", "https://app.test/x", &[("cookie", &cookie)]));
             assert_eq!(r.status, 401, "{cookie}");
             assert_eq!(r.body, format!(r#"{{"error":"unauthenticated","reason":"{reason}"}}"#), "{cookie}");
-            assert_eq!(r.log.reason.as_deref(), Some(cause), "{cookie}");
+            assert_eq!((r.log.event, r.log.reason.as_deref()), ("deny", Some(cause)), "{cookie}");
             let cleared = header(&r.headers, "set-cookie");
             assert_eq!(cleared.is_some(), reason != "missing", "{cookie}");
+            let expected = named.then_some((Some(a.as_str()), Some("a")));
+            let logged = (r.log.fingerprint.as_deref(), r.log.sub.as_deref());
+            assert_eq!(logged, expected.unwrap_or((None, None)), "{cookie}");
+            assert!(!r.log.to_json().contains("mallory"), "{cookie}");
+            // A page load is sent to sign in, and its line names the same.
+            let page = reply(decide(&g, "GET", "https://app.test/x", &[("cookie", &cookie), ("accept", "text/html")]));
+            assert_eq!((page.status, page.log.event, page.log.reason.as_deref()), (302, "login_redirect", Some(cause)));
+            assert_eq!((page.log.fingerprint.as_deref(), page.log.sub.as_deref()), logged, "{cookie}");
+            // So does the gate's own `me`, which answers 401 with the reason.
+            let me = reply(decide(&g, "GET", "https://app.test/.session-gate/me", &[("cookie", &cookie)]));
+            assert_eq!((me.status, me.log.event, me.log.reason.as_deref()), (401, "gate", Some(cause)));
+            assert_eq!((me.log.fingerprint.as_deref(), me.log.sub.as_deref()), logged, "{cookie}");
         }
+        let alice = SessionId::from_bytes([7; 16]).fingerprint();
         let revoked = |lookups| reply(decide_with(&g, "GET", "https://app.test/x", &[("cookie", &with_cookie(&fresh))], lookups));
         let user = revoked(RevocationLookups { user: Ok(Some(NOW.to_string())), sid: Ok(None) });
         assert_eq!(user.body, r#"{"error":"unauthenticated","reason":"revoked"}"#);
         assert_eq!(user.log.reason.as_deref(), Some("revoked_user"));
+        assert_eq!((user.log.fingerprint.as_deref(), user.log.sub.as_deref()), (Some(alice.as_str()), Some("alice")));
         let session = revoked(RevocationLookups { user: Ok(None), sid: Ok(Some("1".into())) });
         assert_eq!(session.body, r#"{"error":"unauthenticated","reason":"revoked"}"#);
         assert_eq!(session.log.reason.as_deref(), Some("revoked_session"));
+        assert_eq!((session.log.fingerprint.as_deref(), session.log.sub.as_deref()), (Some(alice.as_str()), Some("alice")));
+        // The line holds the fingerprint, never the sid or the cookie.
+        let line = session.log.to_json();
+        assert!(line.contains(&format!(r#""fingerprint":"{alice}","sub":"alice""#)), "{line}");
+        assert!(!line.contains(SessionId::from_bytes([7; 16]).expose()) && !line.contains(&fresh), "{line}");
         // `Gate::inspect` (what `session-gate inspect` prints) is the same
         // judgement, cause for cause.
         for (value, reason, cause) in [("garbage", "invalid", "malformed"), (idle.as_str(), "expired", "idle"),
@@ -254,6 +308,13 @@ gate_test! {
         let public = gate_with(&[("PUBLIC_PATHS", "/pub/*")]);
         let f = forward(decide(&public, "GET", "https://app.test/pub/x", &[("cookie", &with_cookie(&flipped))]));
         assert_eq!(f.log.reason.as_deref(), Some("public/bad_tag"));
+        // A refused session on a public path is forwarded anonymously, and
+        // its `forward` line names nobody: a forward's `sub` is always the
+        // identity the origin received.
+        let idle = with_cookie(&cookie_for(&public, &claims("a", NOW - 2_000_000, NOW - 1_800_001)));
+        let f = forward(decide(&public, "GET", "https://app.test/pub/x", &[("cookie", &idle)]));
+        assert_eq!(f.log.reason.as_deref(), Some("public/idle"));
+        assert_eq!((f.log.fingerprint.as_deref(), f.log.sub.as_deref()), (None, None));
     }
 
     fn kv_failure_is_503_when_closed() {

@@ -118,13 +118,9 @@ impl Gate {
             .collect();
         match find_session_cookie(&cookies, &name) {
             CookieSearch::Missing => Err(NoSession::Missing),
-            CookieSearch::Duplicate => Err(NoSession::Invalid("duplicate")),
+            CookieSearch::Duplicate => Err(NoSession::Invalid("duplicate", None)),
             CookieSearch::One(value) => {
-                self.inspect_binding(value, now)
-                    .map_err(|r| match r.reason {
-                        "expired" => NoSession::Expired(r.cause),
-                        _ => NoSession::Invalid(r.cause),
-                    })
+                self.inspect_binding(value, now).map_err(NoSession::refused)
             }
         }
     }
@@ -163,10 +159,10 @@ impl Gate {
             SessionOutcome::Refused(no) => {
                 // A 4xx ends the browser's DBSC session: it has nothing
                 // left to refresh.
-                log.reason = Some(no.cause().into());
+                no.note(&mut log);
                 let mut reply =
                     Reply::json(401, error_body("unauthenticated", Some(no.reason())), log);
-                self.clear_refused(&mut reply, no);
+                self.clear_refused(&mut reply, &no);
                 if refresh && no != NoSession::Missing {
                     reply
                         .headers

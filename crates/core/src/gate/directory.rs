@@ -14,7 +14,7 @@ use crate::directory::protocol::{Check, EndWhy, NewSession, Op, Request};
 use crate::directory::state::CheckStatus;
 use crate::directory::{agent, DirectoryCall, DirectoryCheck};
 use crate::inspect::Inspected;
-use crate::log::LogRecord;
+use crate::log::{LogRecord, SessionName};
 use crate::revocation::LookupFailed;
 use crate::session::Claims;
 use crate::time::Millis;
@@ -88,11 +88,11 @@ impl Gate {
             Some(Ok(CheckStatus::Live)) | None => None,
         };
         match refused {
-            Some(cause) => self.decide(
-                pending.inbound,
-                SessionOutcome::Refused(NoSession::Revoked(cause)),
-                now,
-            ),
+            Some(cause) => {
+                let name = Box::new(SessionName::of(&pending.live.session));
+                let no = NoSession::Revoked(cause, name);
+                self.decide(pending.inbound, SessionOutcome::Refused(no), now)
+            }
             None => self.resolve(pending, lookups, now),
         }
     }
@@ -178,10 +178,10 @@ impl Gate {
         let live = match session {
             SessionOutcome::Live(live) | SessionOutcome::FailedOpen(live) => live,
             SessionOutcome::Refused(no) => {
-                log.reason = Some(no.cause().into());
+                no.note(&mut log);
                 let body = error_body("unauthenticated", Some(no.reason()));
                 let mut reply = Reply::json(401, body, log);
-                self.clear_refused(&mut reply, no);
+                self.clear_refused(&mut reply, &no);
                 return reply;
             }
         };

@@ -61,10 +61,10 @@ impl Gate {
                     Reply::json(200, body, log)
                 }
                 SessionOutcome::Refused(no) => {
-                    log.reason = Some(no.cause().into());
+                    no.note(&mut log);
                     let body = error_body("unauthenticated", Some(no.reason()));
                     let mut reply = Reply::json(401, body, log);
-                    self.clear_refused(&mut reply, no);
+                    self.clear_refused(&mut reply, &no);
                     reply
                 }
             },

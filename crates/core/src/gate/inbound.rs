@@ -259,13 +259,10 @@ impl Gate {
             .collect();
         let value = match find_session_cookie(&cookie_headers, &self.settings.cookie_name) {
             CookieSearch::Missing => return Err(NoSession::Missing),
-            CookieSearch::Duplicate => return Err(NoSession::Invalid("duplicate")),
+            CookieSearch::Duplicate => return Err(NoSession::Invalid("duplicate", None)),
             CookieSearch::One(value) => value,
         };
-        self.inspect(value, now).map_err(|r| match r.reason {
-            "expired" => NoSession::Expired(r.cause),
-            _ => NoSession::Invalid(r.cause),
-        })
+        self.inspect(value, now).map_err(NoSession::refused)
     }
 
     /// Whether a state-changing request passes the same-origin check.

@@ -44,8 +44,8 @@ pub use response::{Delivery, Passed, Replacement, ResponsePlan};
 use crate::admin::is_admin_path;
 use crate::bound_ids::places::{BodyKind, Check, Located, MAX_BODY};
 use crate::directory::DirectoryCheck;
-use crate::inspect::Inspected;
-use crate::log::LogRecord;
+use crate::inspect::{Inspected, Refused};
+use crate::log::{LogRecord, SessionName};
 use crate::revocation::{self, Revocation, RevocationKeys};
 use crate::session::{clear_cookie, PublicKey};
 use crate::settings::Settings;
@@ -135,37 +135,69 @@ pub struct PendingRevocation {
 }
 
 /// Why a request has no usable session: one of the four reasons the
-/// client sees (SPEC 5.6), each with the cause the log line names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// client sees (SPEC 5.6), each with the cause the log line names, and,
+/// when the cookie's tag verified, the session it names: an expired or
+/// revoked session is authentic, and an operator tracing a stolen session
+/// needs to see it come back. A cookie that did not verify names nobody.
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum NoSession {
     Missing,
-    /// `duplicate`, or a [`crate::session::CookieError::cause`] or
-    /// [`crate::time_policy::TimeError::cause`].
-    Invalid(&'static str),
-    /// `idle` or `absolute`.
-    Expired(&'static str),
-    /// `revoked_user` or `revoked_session`.
-    Revoked(&'static str),
+    /// `duplicate`, or a [`crate::session::CookieError::cause`] (named only
+    /// for a verified session cookie sent as the DBSC binding cookie), or a
+    /// [`crate::time_policy::TimeError::cause`] (named: its tag verified).
+    Invalid(&'static str, Option<Box<SessionName>>),
+    /// `idle`, `absolute` or `bound_expired`: checked after the tag, so
+    /// [`NoSession::refused`] always has the session to name.
+    Expired(&'static str, Option<Box<SessionName>>),
+    /// `revoked_user` or `revoked_session`: a live session refused by KV
+    /// or the directory.
+    Revoked(&'static str, Box<SessionName>),
 }
 
 impl NoSession {
+    /// The gate's judgement of a cookie it refused.
+    fn refused(refused: Refused) -> Self {
+        match refused.reason {
+            "expired" => Self::Expired(refused.cause, refused.session),
+            _ => Self::Invalid(refused.cause, refused.session),
+        }
+    }
+
     /// The reason the client sees.
-    fn reason(self) -> &'static str {
+    fn reason(&self) -> &'static str {
         match self {
             Self::Missing => "missing",
-            Self::Invalid(_) => "invalid",
-            Self::Expired(_) => "expired",
-            Self::Revoked(_) => "revoked",
+            Self::Invalid(..) => "invalid",
+            Self::Expired(..) => "expired",
+            Self::Revoked(..) => "revoked",
         }
     }
 
     /// The cause the log line records, so an operator can tell a rotation
     /// mistake (`unknown_kid`) from tampering (`bad_tag`) from clock skew
     /// (`issued_in_future`).
-    fn cause(self) -> &'static str {
+    fn cause(&self) -> &'static str {
         match self {
             Self::Missing => "missing",
-            Self::Invalid(c) | Self::Expired(c) | Self::Revoked(c) => c,
+            Self::Invalid(c, _) | Self::Expired(c, _) | Self::Revoked(c, _) => c,
+        }
+    }
+
+    /// The refused session, when its claims are authentic.
+    fn session(&self) -> Option<&SessionName> {
+        match self {
+            Self::Missing => None,
+            Self::Invalid(_, name) | Self::Expired(_, name) => name.as_deref(),
+            Self::Revoked(_, name) => Some(name),
+        }
+    }
+
+    /// Writes the refusal into the log line of its answer: the cause, and
+    /// the session when its claims are authentic.
+    fn note(&self, log: &mut LogRecord) {
+        log.reason = Some(self.cause().into());
+        if let Some(name) = self.session() {
+            log.name(name.clone());
         }
     }
 }
@@ -194,9 +226,7 @@ impl SessionOutcome {
 
 /// Names the session in the log line: its fingerprint and its user.
 fn identify(log: &mut LogRecord, live: &Inspected) {
-    let claims = live.session.claims();
-    log.fingerprint = Some(claims.sid().fingerprint());
-    log.sub = Some(claims.sub().to_owned());
+    log.name(SessionName::of(&live.session));
 }
 
 /// Why a request's bound places refuse it.
@@ -345,6 +375,7 @@ impl Gate {
         now: Millis,
     ) -> Verdict {
         let PendingRevocation { inbound, live, .. } = pending;
+        let revoked = |cause| NoSession::Revoked(cause, Box::new(SessionName::of(&live.session)));
         let outcome = match revocation::decide(
             live.session.claims(),
             &lookups.user,
@@ -353,12 +384,8 @@ impl Gate {
         ) {
             Ok(Revocation::Active) => SessionOutcome::Live(live),
             Ok(Revocation::FailedOpen) => SessionOutcome::FailedOpen(live),
-            Ok(Revocation::UserRevoked) => {
-                SessionOutcome::Refused(NoSession::Revoked("revoked_user"))
-            }
-            Ok(Revocation::SessionRevoked) => {
-                SessionOutcome::Refused(NoSession::Revoked("revoked_session"))
-            }
+            Ok(Revocation::UserRevoked) => SessionOutcome::Refused(revoked("revoked_user")),
+            Ok(Revocation::SessionRevoked) => SessionOutcome::Refused(revoked("revoked_session")),
             Err(_) => return Verdict::Reply(Box::new(Self::kv_failure(&inbound, &live))),
         };
         self.decide(inbound, outcome, now)
@@ -401,11 +428,13 @@ impl Gate {
                         return Verdict::Reply(Box::new(Self::too_large(&inbound, None)))
                     }
                     Err(Refusal::Place(_)) => {
-                        return Verdict::Reply(Box::new(self.unauthenticated(&inbound, no)))
+                        return Verdict::Reply(Box::new(self.unauthenticated(&inbound, &no)))
                     }
                 }
                 let clear =
                     (no != NoSession::Missing).then(|| clear_cookie(&self.settings.cookie_name));
+                // Forwarded without identity, so its line names nobody: a
+                // `forward` line's `sub` is always the identity the origin got.
                 let mut log = inbound.log("forward");
                 log.reason = Some(format!("public/{}", no.cause()));
                 self.forward(inbound, None, clear, log, now)
@@ -414,7 +443,7 @@ impl Gate {
                 Verdict::Reply(Box::new(Self::preflight_reply(&inbound)))
             }
             SessionOutcome::Refused(no) => {
-                Verdict::Reply(Box::new(self.unauthenticated(&inbound, no)))
+                Verdict::Reply(Box::new(self.unauthenticated(&inbound, &no)))
             }
         }
     }

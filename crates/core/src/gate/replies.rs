@@ -219,11 +219,13 @@ impl Gate {
 
     /// No usable session on a protected path: a page load is sent to sign
     /// in (`LOGIN_PATH?next=…`), anything else gets 401 with the reason. A
-    /// cookie that was presented but refused is cleared.
-    pub(super) fn unauthenticated(&self, inbound: &Inbound, no: NoSession) -> Reply {
+    /// cookie that was presented but refused is cleared. The log line names
+    /// the session when its cookie verified (expired, revoked, ended), never
+    /// when it did not; the client's answer is the same either way.
+    pub(super) fn unauthenticated(&self, inbound: &Inbound, no: &NoSession) -> Reply {
         let mut reply = if inbound.is_page_load() {
             let mut log = inbound.log("login_redirect");
-            log.reason = Some(no.cause().into());
+            no.note(&mut log);
             let location = format!(
                 "{}?next={}",
                 self.settings.login_path,
@@ -240,7 +242,7 @@ impl Gate {
             )
         } else {
             let mut log = inbound.log("deny");
-            log.reason = Some(no.cause().into());
+            no.note(&mut log);
             Reply::json(401, error_body("unauthenticated", Some(no.reason())), log)
         };
         self.clear_refused(&mut reply, no);
@@ -249,8 +251,8 @@ impl Gate {
 
     /// Clears the cookie of a refused session (a missing one has nothing to
     /// clear).
-    pub(super) fn clear_refused(&self, reply: &mut Reply, no: NoSession) {
-        if no != NoSession::Missing {
+    pub(super) fn clear_refused(&self, reply: &mut Reply, no: &NoSession) {
+        if *no != NoSession::Missing {
             reply.headers.push((
                 "set-cookie".into(),
                 clear_cookie(&self.settings.cookie_name),
