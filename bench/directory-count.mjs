@@ -27,13 +27,13 @@ function counting(env) {
   return new Proxy(env, { get: (target, key) => (key === "SESSIONS" ? wrapped : Reflect.get(target, key)) });
 }
 
-const gateFetch = Gate.prototype.fetch;
-
 export default {
   fetch(request, env, ctx) {
     if (new URL(request.url).pathname === "/__bench/directory-calls") {
       return new Response(String(calls), { headers: { "cache-control": "no-store" } });
     }
-    return gateFetch.call({ env: counting(env), ctx }, request);
+    // The gate's default export is a plain module handler
+    // (scripts/esbuild-entry.mjs).
+    return Gate.fetch(request, counting(env), ctx);
   },
 };
