@@ -37,8 +37,9 @@ export function venv() {
 
 async function ensureVenv() {
   // The python's version is part of the key: a virtualenv made by another
-  // python (the system's was upgraded) is not reused.
-  const { stdout: version } = await run("python3", ["-c", "import sys; print(sys.version)"]);
+  // python (the system's was upgraded) is not reused. Without a python3 the
+  // probe below fails and says so.
+  const version = await run("python3", ["-c", "import sys; print(sys.version)"]).then((r) => r.stdout, () => "");
   const hash = createHash("sha256").update(fs.readFileSync(REQUIREMENTS)).update(version).digest("hex").slice(0, 16);
   const dir = path.join(CACHE, hash);
   const python = path.join(dir, "bin", "python");
