@@ -64,8 +64,9 @@ test-browser: build cli demo-origin chromium
 
 ## Real apps from PyPI (Django admin, Jupyter Server, Datasette, a Gradio chat)
 ## behind the built worker, driven with Chromium (tests/apps/; not part of
-## `test`). The pinned virtualenv is cached in tests/apps/.venv/; skipped with
-## a message only when it is missing and PyPI cannot be reached.
+## `test`). The pinned virtualenv is cached in ~/.cache/session-gate/apps-venv/
+## (outside the checkout, so a fresh clone reuses it); skipped with a message
+## only when it is missing and PyPI cannot be reached.
 test-apps: build cli chromium
 	node --test --test-concurrency=1 tests/apps/*.test.mjs
 

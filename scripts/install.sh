@@ -31,10 +31,13 @@ if [ "$have_wbuild" != "$WORKER_BUILD_VERSION" ]; then
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --force
 fi
 
-# npm packages: reinstall only when package-lock.json changed since the last install.
+# npm packages: reinstall only when package.json or package-lock.json changed
+# since the last install. The stamp holds their hash, not a time: a fresh
+# checkout or a copied node_modules has new mtimes and the same packages.
 stamp=node_modules/.install-stamp
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing npm packages"
   npm ci --no-fund --no-audit --loglevel=error
-  touch "$stamp"
+  echo "$want" > "$stamp"
 fi

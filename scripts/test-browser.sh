@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The browser tests (make test-browser), one file at a time.
 #
-# tests/browser/dbsc.test.mjs spends about 130 of its ~140 s waiting for a
-# bound cookie to expire (Chromium limits how often a key may sign, so
-# BOUND_COOKIE_TTL cannot be short there: docs/device-binding.md). It ran
-# beside the other files for a while, to save those two minutes, and CI
-# failed on it: a page load sometimes never finished. Reproduced here in
+# tests/browser/dbsc.test.mjs spent about 130 of its ~140 s waiting for a
+# bound cookie to expire (Chromium's signing quota kept BOUND_COOKIE_TTL
+# long; the test now turns the quota off and waits 8 s). It ran beside the
+# other files for a while, to save those two minutes, and CI failed on it:
+# a page load sometimes never finished. Reproduced here in
 # 4 of 21 rounds of pages.test.mjs beside dbsc.test.mjs on a loaded 2-core
 # machine, and in 1 of 6 rounds alone while a cargo build ran. Each time the
 # browser's request (an image, a script, once the first page) had been read

@@ -3,10 +3,13 @@
 // unchanged on a loopback port behind the real built worker under
 // `wrangler dev` in ORIGIN_URL mode, and driven with Debian's Chromium.
 //
-// The virtualenv is cached in tests/apps/.venv/<hash of requirements.txt>
-// (git-ignored), so a warm run installs nothing. When it is missing and PyPI
-// cannot be reached, the suite is skipped with a message saying so; any
-// other failure (an install error included) fails.
+// The virtualenv is cached outside the checkout, in
+// $SESSION_GATE_CACHE/apps-venv/<hash of requirements.txt and the python
+// version> ($SESSION_GATE_CACHE defaults to $XDG_CACHE_HOME/session-gate, or
+// ~/.cache/session-gate), so a warm run installs nothing, a fresh clone
+// included (CI clones afresh every run; the install took 95 s there). When
+// it is missing and PyPI cannot be reached, the suite is skipped with a
+// message saying so; any other failure (an install error included) fails.
 import { spawn, execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -20,7 +23,10 @@ export { launchBrowser, COOKIE };
 const run = promisify(execFile);
 const HERE = path.join(ROOT, "tests", "apps");
 const REQUIREMENTS = path.join(HERE, "requirements.txt");
-const CACHE = path.join(HERE, ".venv");
+const CACHE = path.join(
+  process.env.SESSION_GATE_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "session-gate"),
+  "apps-venv",
+);
 
 /** The python of the cached virtualenv, installing it first when needed: { python } or { skip }. */
 let venvPromise;
@@ -30,7 +36,11 @@ export function venv() {
 }
 
 async function ensureVenv() {
-  const hash = createHash("sha256").update(fs.readFileSync(REQUIREMENTS)).digest("hex").slice(0, 16);
+  // The python's version is part of the key: a virtualenv made by another
+  // python (the system's was upgraded) is not reused. Without a python3 the
+  // probe below fails and says so.
+  const version = await run("python3", ["-c", "import sys; print(sys.version)"]).then((r) => r.stdout, () => "");
+  const hash = createHash("sha256").update(fs.readFileSync(REQUIREMENTS)).update(version).digest("hex").slice(0, 16);
   const dir = path.join(CACHE, hash);
   const python = path.join(dir, "bin", "python");
   const done = path.join(dir, ".installed");
@@ -47,9 +57,11 @@ async function ensureVenv() {
     fs.rmSync(probe, { recursive: true, force: true });
   }
   // One installer at a time (suites run in parallel with --test-concurrency
-  // above 1): the others wait for it to finish. A lock older than the
-  // install's own timeout was left by a killed run.
-  const LOCK = `${CACHE}.lock`;
+  // above 1, and checkouts share the cache): the others wait for it to
+  // finish. A lock older than the install's own timeout was left by a killed
+  // run.
+  fs.mkdirSync(CACHE, { recursive: true });
+  const LOCK = `${dir}.lock`;
   for (;;) {
     try {
       fs.closeSync(fs.openSync(LOCK, "wx"));
@@ -63,11 +75,11 @@ async function ensureVenv() {
   }
   try {
     if (fs.existsSync(done)) return { python, dir };
-    // A virtualenv for older requirements is stale: remove it.
-    fs.rmSync(CACHE, { recursive: true, force: true });
-    fs.mkdirSync(CACHE, { recursive: true });
+    // What a killed install left is removed. Virtualenvs for other
+    // requirements stay: another checkout may be using one.
+    fs.rmSync(dir, { recursive: true, force: true });
     const started = Date.now();
-    process.stderr.write(`tests/apps: installing ${path.relative(ROOT, REQUIREMENTS)} into ${path.relative(ROOT, dir)}\n`);
+    process.stderr.write(`tests/apps: installing ${path.relative(ROOT, REQUIREMENTS)} into ${dir}\n`);
     await run("python3", ["-m", "venv", dir]);
     await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS],
       { maxBuffer: 64 << 20, timeout: 900_000 });

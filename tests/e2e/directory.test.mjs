@@ -223,7 +223,9 @@ describe("the session directory", () => {
     // Ending it from the list writes no KV key: only the directory knows.
     const started = Date.now();
     assert.equal((await revoke(b, `id=${fingerprint(a)}`)).status, 200);
-    const code = await Promise.race([ws.closed, new Promise((r) => setTimeout(() => r("open"), 6000))]);
+    let limit;
+    const code = await Promise.race([ws.closed, new Promise((r) => { limit = setTimeout(() => r("open"), 6000); })]);
+    clearTimeout(limit);
     const ms = Date.now() - started;
     ws.end();
     assert.notEqual(code, "open", "still open 6 s after the session was ended");

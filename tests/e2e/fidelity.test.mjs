@@ -34,9 +34,11 @@ function respond(req) {
       headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
       stream: (res) => {
         const timer = setInterval(() => res.write("data: tick\n\n"), 200);
-        const stop = () => { clearInterval(timer); res.end(); };
+        // Cleared with the stream: a pending 60 s timer kept this file's
+        // process alive for up to a minute after its last test.
+        const limit = setTimeout(() => stop(), 60_000);
+        const stop = () => { clearInterval(timer); clearTimeout(limit); res.end(); };
         res.on("close", stop);
-        setTimeout(stop, 60_000);
       },
     };
   }
@@ -236,7 +238,9 @@ describe("origin fidelity (issue 10)", () => {
   async function closedWithin(ws, ms) {
     const start = Date.now();
     const chatter = setInterval(() => ws.send("still there?"), 200);
-    const code = await Promise.race([ws.closed, sleep(ms).then(() => "open")]);
+    let limit;
+    const code = await Promise.race([ws.closed, new Promise((r) => { limit = setTimeout(() => r("open"), ms); })]);
+    clearTimeout(limit);
     clearInterval(chatter);
     ws.end();
     return code === "open" ? null : { code, ms: Date.now() - start };
@@ -274,6 +278,7 @@ describe("origin fidelity (issue 10)", () => {
     const { host } = new URL(ctx.gate.url);
     let chunks = 0;
     let revokedAt = 0;
+    let giveUp;
     const ended = new Promise((resolve, reject) => {
       const req = http.get(`${ctx.gate.url}/private/events`, { headers: { cookie: `${COOKIE}=${cookie}`, host } }, (res) => {
         assert.equal(res.statusCode, 200);
@@ -284,8 +289,8 @@ describe("origin fidelity (issue 10)", () => {
         res.on("close", done);
       });
       req.on("error", () => resolve(Date.now()));
-      setTimeout(() => { req.destroy(); reject(new Error("the stream was still open 10 s after revoke-user")); }, 12_000);
-    });
+      giveUp = setTimeout(() => { req.destroy(); reject(new Error("the stream was still open 10 s after revoke-user")); }, 12_000);
+    }).finally(() => clearTimeout(giveUp));
     for (let i = 0; i < 50 && chunks < 2; i++) await sleep(100);
     assert.ok(chunks >= 2, "events arrive");
     const started = Date.now();
