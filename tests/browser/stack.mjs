@@ -133,16 +133,40 @@ export function watchConsole(page, allow = () => false) {
   return errors;
 }
 
-/** Signs in through the login form, starting from `path`, and waits for the page it lands on. */
-export async function signIn(page, base, user, password = user, path = "/") {
-  await page.goto(base + path);
+/**
+ * Signs in through the login form, starting from `path`, and waits for the
+ * page it lands on. It outlasts one stall of wrangler's dev proxy (see
+ * `gotoPastDevProxyStall`), seen once at this form under load: if the
+ * browser is still on the form after `timeout`, the form is loaded and
+ * submitted once more; if it left the form but the new page's `load` never came, that page
+ * is loaded once more. Each says so on stderr; a second stall fails.
+ */
+export async function signIn(page, base, user, password = user, path = "/", { timeout = 15_000 } = {}) {
+  await gotoPastDevProxyStall(page, base + path, { timeout });
   await page.waitForURL((u) => u.pathname === "/login");
-  await page.getByLabel("Username").fill(user);
-  await page.getByLabel("Password").fill(password);
-  await Promise.all([
-    page.waitForURL((u) => u.pathname !== "/login"),
-    page.getByRole("button", { name: "Sign in" }).click(),
-  ]);
+  const submit = async (waitFor) => {
+    await page.getByLabel("Username").fill(user);
+    await page.getByLabel("Password").fill(password);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname !== "/login", { timeout: waitFor }),
+      page.getByRole("button", { name: "Sign in" }).click(),
+    ]);
+  };
+  try {
+    await submit(timeout);
+  } catch (e) {
+    if (e?.name !== "TimeoutError") throw e;
+    const at = new URL(page.url());
+    if (at.pathname === "/login") {
+      console.error(`# sign-in: still on the form after ${timeout} ms (wrangler dev proxy stall); loading it and submitting it once more`);
+      // A new navigation cancels the stalled submission.
+      await page.goto(at.href, { timeout });
+      await submit(timeout);
+    } else {
+      console.error(`# ${at.pathname}: no load event in ${timeout} ms after sign-in (wrangler dev proxy stall); loading it once more`);
+      await page.goto(at.href, { timeout });
+    }
+  }
 }
 
 /** The session cookie of a browser context, remembered for the log leak checks. */
