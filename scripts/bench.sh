@@ -3,7 +3,7 @@
 # from crates.io), then runs the native microbenchmarks (criterion) and the
 # end-to-end, size and memory benchmarks (bench/run.mjs), which write
 # bench/results.md and bench/results.json, then the revocation bound between two
-# gates (bench/bound.mjs, printed). 8 min 18 s on 2026-12-02 (plus a few
+# gates (bench/bound.mjs, printed). 12 min 33 s on 2026-12-02 with BENCH_BASE, builds included (plus a few
 # minutes, once, to install twiggy); nothing here
 # is part of `make test`. Knobs: BENCH_SECONDS, BENCH_ROUNDS,
 # BENCH_CONNECTIONS, BENCH_MIXED_REQUESTS, BENCH_COMPARE (see bench/run.mjs),
