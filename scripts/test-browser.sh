@@ -18,7 +18,8 @@
 # event stream, where most of the stalls here were too. So the files run one
 # at a time, and tests/browser/pages.test.mjs loads its pages through
 # gotoPastDevProxyStall (stack.mjs): 15 s for `load`, then once more, with a
-# line on stderr saying so; a second stall still fails.
+# line on stderr saying so; a second stall still fails. Every file's signIn
+# does the same for the sign-in form (a stall was seen there once, under load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node --test --test-concurrency=1 tests/browser/*.test.mjs

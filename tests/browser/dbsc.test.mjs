@@ -25,11 +25,11 @@ import { CHROMIUM, COOKIE, ORIGIN_SECRET, startDemoOrigin, signIn, watchConsole 
 // of expiring, on every request in scope, and limits how often a key may
 // sign: with BOUND_COOKIE_TTL=6 it refreshed on nearly every request and
 // stopped after six signatures (refreshResult "SigningQuotaExceeded",
-// docs/device-binding.md). That quota is a production limit of the browser,
-// and Chromium's own DBSC web tests turn it off
+// docs/device-binding.md). That quota is a production limit of the browser;
+// this test turns it off
 // (--enable-features=DeviceBoundSessions:RefreshQuota/false, a parameter of
-// the DeviceBoundSessions feature in Chromium 156): so does this test, and
-// with it the TTL can be short. Every refresh the browser makes while the
+// the DeviceBoundSessions feature whose name is in Debian's Chromium 156
+// binary), and with it the TTL can be short. Every refresh the browser makes while the
 // dashboard loads is proactive and must succeed too; the test then waits,
 // on about:blank, for the newest bound cookie to expire, and the next
 // navigation needs a refresh that is not proactive. With TTL 130 and the

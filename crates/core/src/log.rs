@@ -25,16 +25,6 @@ impl SessionName {
             sub: claims.sub().to_owned(),
         }
     }
-
-    /// First 32 hex digits of SHA-256 of the sid.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-
-    /// The session's user.
-    pub fn sub(&self) -> &str {
-        &self.sub
-    }
 }
 
 /// What the gate did with a request, as logged.
